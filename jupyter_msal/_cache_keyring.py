@@ -1,0 +1,104 @@
+"""The OS-protected token cache of msal-extensions (DPAPI, Keychain, libsecret), made safe.
+
+Used by ``cache_encryption="auto"``/``"required"`` when no ``cache_key`` is set. Those
+persistences write in place (no atomic replace) and detect changes by a signal file's mtime;
+that is accepted for them and documented in docs/cache.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from typing import Any
+
+from msal_extensions import FilePersistence
+from msal_extensions.persistence import BasePersistence, PersistenceNotFound
+
+from ._cache_file import move_aside, valid_cache_json
+from ._cache_os import Warn, tighten_file
+
+# What a keyring that cannot be used raises (msal_extensions' own errors are OSErrors;
+# PyGObject's GLib.Error is a RuntimeError).
+KEYRING_ERRORS = (ImportError, RuntimeError, OSError, ValueError)
+
+
+class GuardedPersistence(BasePersistence):
+    """A keyring persistence whose unreadable content is recovered from, not raised.
+
+    The keyring persistences of msal-extensions write in place (no atomic replace) and detect
+    changes by a signal file's mtime; that is accepted for them.
+    """
+
+    is_encrypted = True
+
+    def __init__(self, inner: BasePersistence, warn: Warn, log: logging.Logger) -> None:
+        self._inner = inner
+        self._warn = warn
+        self._log = log
+
+    def save(self, content: str) -> None:
+        """Save through the keyring; keep the signal/data file 0600."""
+        self._inner.save(content)
+        with contextlib.suppress(OSError):
+            tighten_file(self.get_location(), os.stat(self.get_location()), self._log)
+
+    def load(self) -> str:
+        """Load through the keyring; ``"{}"`` (with a warning) if it cannot be used."""
+        try:
+            text = self._inner.load()
+        except PersistenceNotFound:
+            raise
+        except KEYRING_ERRORS as exc:
+            return self._recover(f"it cannot be decrypted: {type(exc).__name__}")
+        if not text.strip():
+            return "{}"
+        if not valid_cache_json(text):
+            return self._recover("it is not a valid token cache")
+        return text
+
+    def _recover(self, reason: str) -> str:
+        location = self.get_location()
+        if isinstance(self._inner, FilePersistence) and os.path.exists(location):
+            move_aside(location, None, reason, self._warn)  # Windows DPAPI: data in the file
+        else:
+            self._warn(
+                f"The token cache in the OS keyring could not be read ({reason}); "
+                "an empty cache is used and overwrites it at the next write."
+            )
+        return "{}"
+
+    def time_last_modified(self) -> float:
+        """The signal file's mtime."""
+        return self._inner.time_last_modified()
+
+    def get_location(self) -> str:
+        """The signal (or, with DPAPI, data) file."""
+        return self._inner.get_location()
+
+
+def open_keyring(location: str) -> tuple[BasePersistence | None, str]:
+    """msal-extensions' OS-protected persistence if it works here, else (None, why not)."""
+    try:
+        from msal_extensions import LibsecretPersistence, build_encrypted_persistence
+
+        persistence = build_encrypted_persistence(location)
+        if not isinstance(persistence, LibsecretPersistence):  # that one probes itself
+            # a separate item: the real one may hold data we must not overwrite, and data that
+            # cannot be decrypted means a damaged cache (recovered later), not a broken keyring
+            _round_trip(build_encrypted_persistence, location + ".probe")
+    except KEYRING_ERRORS as exc:
+        text = str(exc).strip().splitlines()
+        return None, f"{type(exc).__name__}: {text[0] if text else 'unavailable'}"
+    return persistence, ""
+
+
+def _round_trip(build: Any, probe_location: str) -> None:
+    probe = build(probe_location)
+    try:
+        probe.save('{"probe": {}}')
+        if probe.load() != '{"probe": {}}':
+            raise RuntimeError("the keyring returned something else than was stored")
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(probe_location)

@@ -1,0 +1,343 @@
+"""The exceptions jupyter-msal raises, and the one place MSAL error dicts become them.
+
+Every error carries a machine ``code`` (sent as ``"error"`` in REST answers), the HTTP
+status the server answers with, a one-line message saying what to fix and, where the
+identity provider gave one, the AADSTS code with a hint.
+
+The tree::
+
+    JupyterMsalError
+    ├── ConfigError                      a setting has an invalid value (names the setting)
+    ├── CacheError                       the token cache cannot be used as configured
+    ├── BadRequest                       malformed input from a client
+    │   └── BodyTooLarge
+    ├── Forbidden                        authenticated but not allowed (e.g. browsers asking for tokens)
+    ├── ScopeNotAllowed                  the admin policy ``allowed_scopes`` forbids a scope
+    ├── NotFound                         unknown account or sign-in
+    ├── SignInRequired                   nobody signed in, or the refresh token no longer works
+    ├── BrokerUnavailable                the OS broker was asked for but cannot be used here
+    ├── SignInFailed                     a sign-in flow ended without an account
+    │   ├── SignInDeclined
+    │   ├── SignInExpired
+    │   └── SignInCancelled
+    ├── IdentityProviderError            the identity provider answered with an error or garbage
+    │   └── IdentityProviderUnreachable  it timed out or refused the connection
+    └── ServerUnavailable                (kernel side) the Jupyter server cannot be reached
+
+This module imports nothing heavy: kernels import it to rebuild errors from REST answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+__all__ = [
+    "AADSTS_HINTS",
+    "BadRequest",
+    "BodyTooLarge",
+    "BrokerUnavailable",
+    "CacheError",
+    "ConfigError",
+    "Forbidden",
+    "IdentityProviderError",
+    "IdentityProviderUnreachable",
+    "JupyterMsalError",
+    "NotFound",
+    "ScopeNotAllowed",
+    "ServerUnavailable",
+    "SignInCancelled",
+    "SignInDeclined",
+    "SignInExpired",
+    "SignInFailed",
+    "SignInRequired",
+    "error_from_dict",
+    "error_from_msal_result",
+]
+
+#: What to do about the AADSTS codes users meet most often.
+AADSTS_HINTS: dict[str, str] = {
+    "50076": "Multi-factor authentication is required: sign in again interactively.",
+    "50079": "You must register for multi-factor authentication, then sign in again.",
+    "50097": "Device authentication is required: sign in with the broker on a managed device.",
+    "53003": "Blocked by a Conditional Access policy; ask your admin, or use another sign-in "
+    "method (for example the broker) that the policy allows.",
+    "65001": "The app has no consent for this scope: ask an admin to grant consent, or sign in "
+    "again to consent.",
+    "700016": "The client_id is not known in this tenant: check JupyterMsal.client_id and "
+    "JupyterMsal.authority.",
+    "70008": "The refresh token has expired or was revoked: sign in again.",
+    "50173": "The credentials changed (password reset?): sign in again.",
+    "700082": "The refresh token expired after inactivity: sign in again.",
+    "70011": "A requested scope is invalid: check the scope string.",
+    "50126": "Invalid username or password.",
+    "90002": "The tenant in JupyterMsal.authority does not exist.",
+    "50059": "No tenant could be found: use a tenant-specific authority.",
+    "7000215": "The client secret is invalid: check JupyterMsal.client_secret.",
+    "50011": "The redirect URI does not match the app registration.",
+}
+
+# Errors that mean: the cached refresh token is no good, only a new sign-in helps.
+_SIGN_IN_AGAIN = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
+_AADSTS_RE = re.compile(r"AADSTS(\d+)")
+
+
+class JupyterMsalError(Exception):
+    """Base class of every jupyter-msal error."""
+
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        aadsts: str | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.aadsts = aadsts
+        self.details = {k: v for k, v in details.items() if v is not None}
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.aadsts:
+            parts.append(f"(AADSTS{self.aadsts})")
+        if self.hint and self.hint not in self.message:
+            parts.append(self.hint)
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body a REST answer carries for this error."""
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.hint:
+            body["hint"] = self.hint
+        if self.aadsts:
+            body["aadsts"] = self.aadsts
+        body.update(self.details)
+        return body
+
+
+class ConfigError(JupyterMsalError, ValueError):
+    """A setting has an invalid value. ``setting`` names it (e.g. ``JupyterMsal.authority``)."""
+
+    code = "config_error"
+    http_status = 500
+
+    def __init__(self, setting: str, message: str, **kw: Any) -> None:
+        super().__init__(f"JupyterMsal.{setting}: {message}", setting=setting, **kw)
+        self.setting = setting
+
+
+class CacheError(JupyterMsalError):
+    """The token cache cannot be used as configured (e.g. encryption required but unavailable)."""
+
+    code = "cache_error"
+    http_status = 500
+
+
+class BadRequest(JupyterMsalError, ValueError):
+    """A client sent input that cannot be used; the message says what to fix."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+class BodyTooLarge(BadRequest):
+    """A request body is larger than the API accepts."""
+
+    code = "body_too_large"
+    http_status = 413
+
+
+class Forbidden(JupyterMsalError):
+    """The caller is not allowed to do this."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class ScopeNotAllowed(JupyterMsalError):
+    """The admin policy ``JupyterMsal.allowed_scopes`` does not allow a requested scope."""
+
+    code = "scope_not_allowed"
+    http_status = 403
+
+
+class NotFound(JupyterMsalError, LookupError):
+    """An account or sign-in that does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class SignInRequired(JupyterMsalError):
+    """No usable account for this request: sign in (again).
+
+    ``scopes`` and ``claims`` are what a new interactive sign-in must ask for.
+    """
+
+    code = "sign_in_required"
+    http_status = 401
+
+    def __init__(
+        self,
+        message: str = "Sign in first: no signed-in account can get this token.",
+        *,
+        scopes: tuple[str, ...] | list[str] = (),
+        claims: str | None = None,
+        **kw: Any,
+    ) -> None:
+        kw.setdefault("hint", "Run %msal_login, `jupyter msal login`, or use the Sign in button.")
+        super().__init__(message, scopes=list(scopes) or None, claims=claims, **kw)
+        self.scopes = tuple(scopes)
+        self.claims = claims
+
+
+class BrokerUnavailable(JupyterMsalError):
+    """The OS authentication broker was requested but cannot be used here."""
+
+    code = "broker_unavailable"
+    http_status = 409
+
+
+class SignInFailed(JupyterMsalError):
+    """A sign-in flow ended without signing anyone in."""
+
+    code = "sign_in_failed"
+    http_status = 400
+
+
+class SignInDeclined(SignInFailed):
+    """The user declined the sign-in."""
+
+    code = "sign_in_declined"
+
+
+class SignInExpired(SignInFailed):
+    """The sign-in code expired before it was used."""
+
+    code = "sign_in_expired"
+
+
+class SignInCancelled(SignInFailed):
+    """The sign-in was cancelled."""
+
+    code = "sign_in_cancelled"
+
+
+class IdentityProviderError(JupyterMsalError):
+    """The identity provider answered with an error, or with something that is not an answer."""
+
+    code = "identity_provider_error"
+    http_status = 502
+
+
+class IdentityProviderUnreachable(IdentityProviderError):
+    """The identity provider did not answer in time, or refused the connection."""
+
+    code = "identity_provider_unreachable"
+    http_status = 504
+
+
+class ServerUnavailable(JupyterMsalError):
+    """The Jupyter server with the jupyter-msal extension cannot be reached (kernel side)."""
+
+    code = "server_unavailable"
+    http_status = 503
+
+
+_BY_CODE: dict[str, type[JupyterMsalError]] = {}
+
+
+def _register(cls: type[JupyterMsalError]) -> None:
+    _BY_CODE.setdefault(cls.code, cls)
+    for sub in cls.__subclasses__():
+        _register(sub)
+
+
+_register(JupyterMsalError)
+
+
+def error_from_dict(body: Mapping[str, Any], status: int | None = None) -> JupyterMsalError:
+    """Rebuild the typed error from a REST error body (used by kernels and the CLI)."""
+    cls = _BY_CODE.get(str(body.get("error", "")), JupyterMsalError)
+    message = str(body.get("message") or body.get("error") or f"HTTP {status}")
+    extra = {
+        k: v
+        for k, v in body.items()
+        if k not in {"error", "message", "hint", "aadsts", "setting", "scopes", "claims"}
+    }
+    common = {"hint": body.get("hint"), "aadsts": body.get("aadsts"), **extra}
+    if cls is SignInRequired:
+        return SignInRequired(
+            message, scopes=body.get("scopes") or (), claims=body.get("claims"), **common
+        )
+    if cls is ConfigError:
+        err = JupyterMsalError.__new__(ConfigError)
+        JupyterMsalError.__init__(err, message, setting=body.get("setting"), **common)
+        err.setting = str(body.get("setting", ""))
+        return err
+    return cls(message, **common)
+
+
+def _aadsts_of(result: Mapping[str, Any]) -> str | None:
+    codes = result.get("error_codes")
+    if isinstance(codes, list) and codes:
+        return str(codes[0])
+    match = _AADSTS_RE.search(str(result.get("error_description", "")))
+    return match.group(1) if match else None
+
+
+def error_from_msal_result(
+    result: Mapping[str, Any],
+    *,
+    scopes: tuple[str, ...] | list[str] = (),
+    during_sign_in: bool = False,
+) -> JupyterMsalError:
+    """Turn an MSAL error dict into a typed exception. The only place that reads those dicts.
+
+    The description is cut to its first line: Entra appends trace and correlation ids that
+    help support but clutter a notebook; they are kept in ``details``.
+    """
+    error = str(result.get("error") or "unknown_error")
+    description = str(result.get("error_description") or error)
+    first_line = description.strip().splitlines()[0] if description.strip() else error
+    aadsts = _aadsts_of(result)
+    hint = AADSTS_HINTS.get(aadsts or "")
+    details = {
+        "correlation_id": result.get("correlation_id"),
+        "idp_error": error,
+    }
+    if during_sign_in:
+        if error in {"authorization_declined", "access_denied"}:
+            return SignInDeclined("The sign-in was declined.", aadsts=aadsts, hint=hint, **details)
+        if error in {"expired_token", "code_expired"}:
+            return SignInExpired(
+                "The sign-in code expired before it was used: start a new sign-in.",
+                aadsts=aadsts,
+                **details,
+            )
+        if error == "bad_verification_code":
+            return SignInFailed("The identity provider did not recognise the sign-in code.",
+                                aadsts=aadsts, **details)
+    if error in _SIGN_IN_AGAIN and not during_sign_in:
+        claims = result.get("claims")
+        return SignInRequired(
+            f"Sign in again: {first_line}",
+            scopes=scopes,
+            claims=str(claims) if claims else None,
+            aadsts=aadsts,
+            hint=hint or "Run %msal_login, `jupyter msal login`, or use the Sign in button.",
+            **details,
+        )
+    return IdentityProviderError(
+        f"The identity provider refused the request: {first_line}",
+        aadsts=aadsts,
+        hint=hint,
+        **details,
+    )

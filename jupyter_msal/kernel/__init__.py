@@ -1,0 +1,60 @@
+"""The notebook surface of jupyter-msal: what kernels import.
+
+``get_token``, ``accounts``, ``login``, ``logout``, the redacted :class:`AccessToken`, the
+Azure SDK :class:`Credential`, :class:`BearerAuth` for ``requests``/``httpx`` and the
+:class:`LoginWidget`. In a kernel started by a Jupyter server with the extension, everything
+goes through the server's REST API (msal is never imported here); elsewhere the token service
+runs in-process ("direct mode").
+
+Settings:
+
+``refresh_margin``
+    Seconds before expiry at which a token kept in the kernel is fetched again (default 300,
+    or ``JUPYTER_MSAL_KERNEL_REFRESH_MARGIN``); applies to tokens fetched after it changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .api import accounts, clear_cache, get_token, login, logout, margin_from_env
+from .token import AccessToken
+
+__all__ = [
+    "AccessToken",
+    "AsyncCredential",
+    "BearerAuth",
+    "Credential",
+    "LoginWidget",
+    "accounts",
+    "clear_cache",
+    "get_token",
+    "login",
+    "logout",
+    "refresh_margin",
+]
+
+#: Seconds before expiry at which a kernel-side token is fetched again (see module docstring).
+refresh_margin: float = margin_from_env()
+
+_LAZY = {
+    "AsyncCredential": "credential",
+    "BearerAuth": "credential",
+    "Credential": "credential",
+    "LoginWidget": "widget",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_msal.kernel' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

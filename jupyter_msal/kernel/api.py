@@ -1,0 +1,297 @@
+"""The Python API of the notebook surface: ``get_token``, ``accounts``, ``login``, ``logout``.
+
+Tokens are kept in the kernel until :data:`refresh_margin` seconds before they expire (at most
+half their lifetime), so a hot loop calling :func:`get_token` does a dictionary lookup and never
+reaches the server, and nobody gets a token that expires while they are still using it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..errors import (
+    BadRequest,
+    JupyterMsalError,
+    SignInCancelled,
+    SignInExpired,
+    SignInFailed,
+    SignInRequired,
+    error_from_dict,
+)
+from ..models import Account, normalize_scopes
+from .client import Client, get_client
+from .prompt import SignInPrompt
+from .token import AccessToken
+
+__all__ = [
+    "accounts",
+    "clear_cache",
+    "get_token",
+    "login",
+    "logout",
+    "margin_from_env",
+    "normalize_claims",
+    "run_sign_in",
+]
+
+
+def margin_from_env() -> float:
+    """``JUPYTER_MSAL_KERNEL_REFRESH_MARGIN`` in seconds, or the default of 300."""
+    raw = os.environ.get("JUPYTER_MSAL_KERNEL_REFRESH_MARGIN", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else 300.0
+    except ValueError:
+        return 300.0
+
+
+def _refresh_margin() -> float:
+    # The setting lives on the package (``jupyter_msal.kernel.refresh_margin``) so users can
+    # change it there; read it on the slow path only.
+    pkg = sys.modules.get(__package__ or "")
+    value = getattr(pkg, "refresh_margin", None)
+    return float(value) if isinstance(value, (int, float)) else margin_from_env()
+
+
+# (scopes as passed, account) -> (token, monotonic-free wall-clock time until which it is fresh)
+_cache: dict[tuple[Any, Any], tuple[AccessToken, float]] = {}
+_time = time.time
+
+#: How long one ``GET sign-ins/{id}?wait=`` may block before the loop checks its own timeout.
+WAIT_CHUNK = 10.0
+
+
+def clear_cache() -> None:
+    """Forget every token kept in this kernel (the server's cache is not touched)."""
+    _cache.clear()
+
+
+def _flatten(scopes: Iterable[Any]) -> tuple[str, ...]:
+    flat: list[str] = []
+    for item in scopes:
+        if item is None:
+            continue
+        if isinstance(item, str):
+            flat.extend(item.split())
+        elif isinstance(item, Iterable):
+            for sub in item:
+                if not isinstance(sub, str):
+                    raise BadRequest(f"Scopes must be strings, not {type(sub).__name__}.")
+                flat.extend(sub.split())
+        else:
+            raise BadRequest(f"Scopes must be strings, not {type(item).__name__}.")
+    return normalize_scopes(flat)
+
+
+def normalize_claims(claims: str | Mapping[str, Any] | None) -> str | None:
+    """Claims as a compact JSON string; accepts a dict, JSON, or base64url-encoded JSON.
+
+    Raises :class:`~jupyter_msal.errors.BadRequest` (one line) when it is none of those.
+    """
+    if claims is None or claims == "":
+        return None
+    if isinstance(claims, Mapping):
+        return json.dumps(claims, separators=(",", ":"))
+    text = str(claims).strip()
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        try:
+            decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            doc = json.loads(decoded)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise BadRequest(
+                "The claims are not valid JSON (nor base64-encoded JSON), e.g. "
+                '\'{"access_token": {"nbf": {"essential": true, "value": "1700000000"}}}\'.'
+            ) from None
+        text = decoded
+    if not isinstance(doc, dict):
+        raise BadRequest("The claims must be a JSON object, e.g. '{\"access_token\": {...}}'.")
+    return text
+
+
+def get_token(
+    *scopes: str | Iterable[str],
+    account: str | None = None,
+    force_refresh: bool = False,
+    claims: str | Mapping[str, Any] | None = None,
+    sign_in: bool = True,
+    timeout: float | None = None,
+) -> AccessToken:
+    """An access token for ``scopes`` (a ``str`` whose ``repr`` is redacted).
+
+    Args:
+        scopes: e.g. ``"https://storage.azure.com/.default"``; several may be given, or one
+            space-separated string. None: the configured ``default_scopes``.
+        account: username or home_account_id; may be left out when one account is signed in.
+        force_refresh: skip every cache and ask the identity provider for a new token.
+        claims: a claims challenge (JSON, base64url JSON, or a dict) from a ``401`` answer.
+        sign_in: when nobody (usable) is signed in, run a sign-in and wait for it (the prompt is
+            shown in the cell); ``False`` raises :class:`~jupyter_msal.errors.SignInRequired`.
+        timeout: seconds to wait for that sign-in (default: until the code expires).
+
+    Raises:
+        jupyter_msal.errors.JupyterMsalError: a subclass saying what went wrong and what to do.
+    """
+    if not force_refresh and claims is None:
+        try:
+            hit = _cache.get((scopes, account))
+        except TypeError:  # a list among the scopes: not hashable, take the slow path
+            hit = None
+        if hit is not None and hit[1] > _time():
+            return hit[0]
+    return _fetch(scopes, account, force_refresh, claims, sign_in, timeout)
+
+
+def _fetch(
+    raw_scopes: tuple[Any, ...],
+    account: str | None,
+    force_refresh: bool,
+    claims: Any,
+    sign_in: bool,
+    timeout: float | None,
+) -> AccessToken:
+    scopes = _flatten(raw_scopes)
+    claims_json = normalize_claims(claims)
+    client = get_client()
+    try:
+        token = client.token(scopes, account, force_refresh, claims_json)
+    except SignInRequired as err:
+        if not sign_in:
+            raise
+        run_sign_in(client, scopes=err.scopes or scopes, timeout=timeout)
+        token = client.token(scopes, account, False, claims_json)
+    if claims_json is None:
+        _remember((raw_scopes, account), token)
+        if raw_scopes != scopes:
+            _remember((scopes, account), token)
+    return token
+
+
+def _remember(key: tuple[Any, Any], token: AccessToken) -> None:
+    now = _time()
+    lifetime = token.expires_on - now
+    fresh_until = token.expires_on - min(_refresh_margin(), lifetime / 2)
+    if fresh_until <= now:
+        return
+    try:
+        _cache[key] = (token, fresh_until)
+    except TypeError:  # unhashable scopes
+        pass
+
+
+def accounts() -> list[Account]:
+    """The accounts signed in (shared by every kernel and terminal of this server)."""
+    return get_client().accounts()
+
+
+def login(
+    *scopes: str | Iterable[str],
+    method: str = "auto",
+    timeout: float | None = None,
+) -> Account:
+    """Sign in (device code, or the OS broker where there is one) and wait until it is done.
+
+    The prompt (link, code with a copy button, countdown) is shown in the cell; interrupting
+    the kernel cancels the sign-in. Returns the account that signed in.
+    """
+    if method not in {"auto", "device_code", "broker"}:
+        raise BadRequest(f"Unknown sign-in method {method!r}: use auto, device_code or broker.")
+    return run_sign_in(get_client(), scopes=_flatten(scopes), method=method, timeout=timeout)
+
+
+def logout(account: str | None = None, *, all: bool = False) -> list[Account]:
+    """Sign out: remove the account's refresh token from the cache (every kernel sees it).
+
+    With no ``account``, signs out of the only signed-in account; ``all=True`` signs out of
+    every account. Returns the accounts removed.
+    """
+    client = get_client()
+    if not all and not account:
+        signed_in = client.accounts()
+        if not signed_in:
+            clear_cache()
+            return []
+        if len(signed_in) > 1:
+            names = ", ".join(a.username for a in signed_in)
+            raise BadRequest(
+                f"Several accounts are signed in ({names}): name one, or sign out of all."
+            )
+        account = signed_in[0].home_account_id or signed_in[0].username
+    try:
+        return client.sign_out(account, all_accounts=all)
+    finally:
+        clear_cache()
+
+
+def _flow_error(flow: Mapping[str, Any]) -> JupyterMsalError:
+    body = flow.get("error")
+    if isinstance(body, Mapping) and body.get("error"):
+        return error_from_dict(body)
+    state = flow.get("state")
+    if state == "expired":
+        return SignInExpired("The sign-in code expired before it was used: start a new sign-in.")
+    if state == "cancelled":
+        return SignInCancelled("The sign-in was cancelled.")
+    return SignInFailed(f"The sign-in ended without an account (state {state!r}).")
+
+
+def _cancel_quietly(client: Client, flow_id: str) -> None:
+    try:
+        client.cancel_sign_in(flow_id)
+    except JupyterMsalError:
+        pass
+
+
+def run_sign_in(
+    client: Client,
+    *,
+    scopes: Iterable[str] = (),
+    method: str = "auto",
+    timeout: float | None = None,
+    rich: bool | None = None,
+) -> Account:
+    """Start a sign-in, show its prompt, wait for it, and replace the prompt by the outcome.
+
+    ``KeyboardInterrupt`` cancels the flow (``DELETE sign-ins/{id}``) and is re-raised;
+    ``timeout`` cancels it and raises :class:`~jupyter_msal.errors.SignInExpired`.
+    """
+    flow = client.start_sign_in(method, list(scopes))
+    if rich is None and client.mode != "server":
+        rich = False  # direct mode: the prompt prints as text
+    prompt = SignInPrompt(flow, rich=rich)
+    flow_id = str(flow["id"])
+    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    try:
+        prompt.show()
+        while flow.get("state") == "pending":
+            chunk = WAIT_CHUNK
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    _cancel_quietly(client, flow_id)
+                    prompt.finish("Sign-in timed out and was cancelled.", ok=False)
+                    raise SignInExpired(
+                        f"Nobody completed the sign-in within {timeout:g} s; it was cancelled.",
+                        hint="Run it again, and use the code before the time runs out.",
+                    )
+                chunk = min(chunk, left)
+            flow = client.wait_sign_in(flow_id, chunk)
+    except KeyboardInterrupt:
+        _cancel_quietly(client, flow_id)
+        prompt.finish("Sign-in cancelled.", ok=False)
+        raise
+    if flow.get("state") == "succeeded" and isinstance(flow.get("account"), Mapping):
+        account = Account.from_dict(flow["account"])
+        clear_cache()
+        prompt.finish(f"Signed in as {account.username or account.home_account_id}.")
+        return account
+    err = _flow_error(flow)
+    prompt.finish(f"Sign-in {flow.get('state', 'failed')}: {err.message}", ok=False)
+    raise err

@@ -1,0 +1,293 @@
+"""Credentials for the Azure SDK and auth classes for ``requests`` and ``httpx``.
+
+``Credential`` satisfies azure-core's ``TokenCredential`` and ``SupportsTokenInfo`` protocols,
+so any Azure SDK client accepts it::
+
+    from azure.storage.blob import BlobServiceClient
+    client = BlobServiceClient(url, credential=jupyter_msal.Credential())
+
+azure-core is optional: without it, ``get_token`` returns a named tuple of the same shape.
+``BearerAuth`` adds a fresh bearer token to every ``requests`` or ``httpx`` request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+from ..errors import JupyterMsalError
+from . import api
+from .token import AccessToken
+
+__all__ = [
+    "AsyncCredential",
+    "BearerAuth",
+    "Credential",
+    "parse_claims_challenge",
+]
+
+
+class _FallbackAccessToken(NamedTuple):
+    token: str
+    expires_on: int
+
+
+class _FallbackAccessTokenInfo:
+    def __init__(
+        self,
+        token: str,
+        expires_on: int,
+        *,
+        token_type: str = "Bearer",  # noqa: S107
+        refresh_on: int | None = None,
+    ) -> None:
+        self.token = token
+        self.expires_on = expires_on
+        self.token_type = token_type
+        self.refresh_on = refresh_on
+
+    def __repr__(self) -> str:
+        return f"AccessTokenInfo(token={self.token!r}, expires_on={self.expires_on})"
+
+
+def _azure_types() -> tuple[type, type]:
+    try:
+        from azure.core.credentials import AccessToken as AzureAccessToken
+        from azure.core.credentials import AccessTokenInfo
+    except ImportError:
+        return _FallbackAccessToken, _FallbackAccessTokenInfo
+    return AzureAccessToken, AccessTokenInfo
+
+
+def _auth_error(err: JupyterMsalError) -> Exception:
+    """azure-core's ``ClientAuthenticationError`` (what credentials raise), if available."""
+    try:
+        from azure.core.exceptions import ClientAuthenticationError
+    except ImportError:
+        return err
+    wrapped = ClientAuthenticationError(message=f"jupyter-msal: {err}")
+    wrapped.jupyter_msal_error = err  # type: ignore[attr-defined]
+    return wrapped
+
+
+class Credential:
+    """An Azure SDK credential whose tokens come from jupyter-msal.
+
+    Args:
+        account: username or home_account_id to get tokens for (default: the only signed-in one).
+        sign_in: when nobody is signed in, show the sign-in prompt and wait (default), or fail.
+        timeout: seconds to wait for such a sign-in.
+
+    Tokens are shared with :func:`jupyter_msal.get_token` (the same kernel-side cache), and the
+    token objects inside the returned ``AccessToken`` keep their redacted ``repr``.
+    Errors are raised as ``azure.core.exceptions.ClientAuthenticationError`` (with the
+    jupyter-msal error as ``__cause__``), as Azure SDK credentials do.
+    """
+
+    def __init__(
+        self,
+        *,
+        account: str | None = None,
+        sign_in: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        self.account = account
+        self.sign_in = sign_in
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        who = f"account={self.account!r}" if self.account else "the signed-in account"
+        return f"<jupyter_msal.Credential for {who}>"
+
+    def _token(
+        self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None
+    ) -> AccessToken:
+        try:
+            token = api.get_token(
+                *scopes,
+                account=self.account,
+                claims=claims,
+                sign_in=self.sign_in,
+                timeout=self.timeout,
+            )
+        except JupyterMsalError as err:
+            raise _auth_error(err) from err
+        if tenant_id and token.account and token.account.tenant_id:
+            if tenant_id.lower() != token.account.tenant_id.lower():
+                raise _auth_error(
+                    JupyterMsalError(
+                        f"A token for tenant {tenant_id} was requested, but "
+                        f"{token.account.username} signed in to tenant {token.account.tenant_id}.",
+                        hint="Set JupyterMsal.authority to that tenant and sign in again.",
+                    )
+                )
+        return token
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """``TokenCredential.get_token``: an ``azure.core.credentials.AccessToken``.
+
+        ``claims`` (from a claims challenge) bypasses every cache; ``enable_cae`` is accepted
+        (the server decides whether to ask for CAE-capable tokens).
+        """
+        token = self._token(scopes, claims, tenant_id)
+        access_token_type, _ = _azure_types()
+        return access_token_type(token, token.expires_on)
+
+    def get_token_info(self, *scopes: str, options: Mapping[str, Any] | None = None) -> Any:
+        """``SupportsTokenInfo.get_token_info``: an ``azure.core.credentials.AccessTokenInfo``.
+
+        ``refresh_on`` is set to when the kernel would fetch a new token, so azure-core's
+        policies ask again in time.
+        """
+        options = options or {}
+        token = self._token(scopes, options.get("claims"), options.get("tenant_id"))
+        _, info_type = _azure_types()
+        margin = min(api._refresh_margin(), max(0.0, token.expires_in) / 2)
+        return info_type(
+            token,
+            token.expires_on,
+            token_type=token.token_type,
+            refresh_on=int(token.expires_on - margin),
+        )
+
+    def close(self) -> None:
+        """Nothing to release (the connection belongs to the kernel); for the protocol."""
+
+    def __enter__(self) -> Credential:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class AsyncCredential:
+    """The ``AsyncTokenCredential`` twin of :class:`Credential`, for ``azure.*.aio`` clients.
+
+    Cached tokens are returned without leaving the event loop; anything else runs in a thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        account: str | None = None,
+        sign_in: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        self._sync = Credential(account=account, sign_in=sign_in, timeout=timeout)
+
+    async def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """``AsyncTokenCredential.get_token``."""
+        return await asyncio.to_thread(
+            self._sync.get_token, *scopes, claims=claims, tenant_id=tenant_id
+        )
+
+    async def get_token_info(self, *scopes: str, options: Mapping[str, Any] | None = None) -> Any:
+        """``AsyncSupportsTokenInfo.get_token_info``."""
+        return await asyncio.to_thread(self._sync.get_token_info, *scopes, options=options)
+
+    async def close(self) -> None:
+        """Nothing to release; for the protocol."""
+
+    async def __aenter__(self) -> AsyncCredential:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+_CLAIMS_RE = re.compile(r'\bclaims="([^"]*)"', re.IGNORECASE)
+_ERROR_RE = re.compile(r'\berror="([^"]*)"', re.IGNORECASE)
+
+
+def parse_claims_challenge(www_authenticate: str) -> str | None:
+    """The claims JSON of a ``WWW-Authenticate: Bearer error="insufficient_claims", claims=…``.
+
+    ``None`` when the header is not a claims challenge.
+    """
+    if not www_authenticate or "bearer" not in www_authenticate.lower():
+        return None
+    error = _ERROR_RE.search(www_authenticate)
+    match = _CLAIMS_RE.search(www_authenticate)
+    if not match or (error and error.group(1) != "insufficient_claims"):
+        return None
+    try:
+        return api.normalize_claims(match.group(1))
+    except JupyterMsalError:
+        return None
+
+
+class BearerAuth:
+    """``auth=`` for ``requests`` and ``httpx``: a fresh ``Authorization: Bearer`` per request.
+
+    ::
+
+        requests.get(url, auth=jupyter_msal.BearerAuth("https://graph.microsoft.com/.default"))
+        httpx.get(url, auth=jupyter_msal.BearerAuth("https://graph.microsoft.com/.default"))
+
+    With ``requests``, a ``401`` carrying a claims challenge is answered once: a token with those
+    claims is fetched and the request is sent again.
+    """
+
+    def __init__(
+        self,
+        *scopes: str | Iterable[str],
+        account: str | None = None,
+        sign_in: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        self.scopes = scopes
+        self.account = account
+        self.sign_in = sign_in
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"<jupyter_msal.BearerAuth scopes={list(self.scopes)!r}>"
+
+    def token(self, claims: str | None = None) -> AccessToken:
+        """The token the next request will carry."""
+        return api.get_token(
+            *self.scopes,
+            account=self.account,
+            claims=claims,
+            sign_in=self.sign_in,
+            timeout=self.timeout,
+        )
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        register_hook = getattr(request, "register_hook", None)
+        if register_hook is not None:  # requests.PreparedRequest
+            register_hook("response", self._on_response)
+        return request
+
+    def _on_response(self, response: Any, **kwargs: Any) -> Any:
+        if response.status_code != 401 or getattr(response.request, "_jupyter_msal_retry", False):
+            return response
+        claims = parse_claims_challenge(response.headers.get("WWW-Authenticate", ""))
+        if not claims:
+            return response
+        _ = response.content  # read the body so the connection can be reused
+        response.close()
+        retry = response.request.copy()
+        retry._jupyter_msal_retry = True
+        retry.headers["Authorization"] = f"Bearer {self.token(claims)}"
+        new = response.connection.send(retry, **kwargs)
+        new.history.append(response)
+        new.request = retry
+        return new

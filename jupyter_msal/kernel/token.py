@@ -1,0 +1,158 @@
+"""The access token the kernel API hands out: a ``str`` whose every display is redacted.
+
+``str(token)``, f-strings, ``"Bearer " + token`` and anything that takes a string give the
+token itself. ``repr()``, IPython's pretty printer, ``display()`` and rich HTML output show
+only ``<AccessToken for ada@contoso.com, scopes=[...], expires in 59 min>``, so ending a
+cell with a token, or a verbose traceback that lists locals, never writes it into a notebook.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..models import Account
+
+__all__ = ["AccessToken", "decode_jwt_claims"]
+
+
+def decode_jwt_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT as a dict, without checking its signature; ``{}`` if not a JWT.
+
+    This is decoding, not validation: use it to read ``aud``, ``scp``, ``exp``, never to decide
+    whether a token is genuine.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    payload = parts[1]
+    try:
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        claims = json.loads(raw)
+    except (binascii.Error, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+class AccessToken(str):
+    """An access token that is a ``str`` everywhere except on screen.
+
+    Attributes:
+        expires_on: expiry as seconds since the epoch (UTC).
+        scopes: the scopes the token was granted for.
+        account: the :class:`~jupyter_msal.models.Account` it was issued to (``None`` for an app).
+        token_type: normally ``"Bearer"``.
+    """
+
+    expires_on: int
+    scopes: tuple[str, ...]
+    account: Account | None
+    token_type: str
+
+    def __new__(
+        cls,
+        token: str,
+        expires_on: int | float,
+        scopes: Iterable[str] = (),
+        account: Account | None = None,
+        token_type: str = "Bearer",  # noqa: S107
+    ) -> AccessToken:
+        """Wrap ``token`` (the secret) with what is known about it."""
+        self = super().__new__(cls, token)
+        self.expires_on = int(expires_on)
+        self.scopes = tuple(scopes)
+        self.account = account
+        self.token_type = token_type or "Bearer"
+        return self
+
+    @classmethod
+    def from_response(cls, data: Mapping[str, Any]) -> AccessToken:
+        """Build from the JSON of ``POST jupyter-msal/token``."""
+        account = data.get("account")
+        return cls(
+            str(data["access_token"]),
+            int(data["expires_on"]),
+            tuple(data.get("scopes") or ()),
+            Account.from_dict(account) if isinstance(account, Mapping) else None,
+            str(data.get("token_type") or "Bearer"),
+        )
+
+    @classmethod
+    def from_model(cls, token: Any) -> AccessToken:
+        """Build from the service's :class:`jupyter_msal.models.AccessToken`."""
+        return cls(token.token, token.expires_on, token.scopes, token.account, token.token_type)
+
+    @property
+    def token(self) -> str:
+        """The token as a plain ``str`` (the secret)."""
+        return str.__str__(self)
+
+    @property
+    def expires_in(self) -> float:
+        """Seconds until the token expires (negative once it has)."""
+        return self.expires_on - time.time()
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        """The decoded (not validated) JWT payload: ``aud``, ``scp``, ``exp``, ``upn`` ...
+
+        Empty when the token is not a JWT (tokens for some Microsoft APIs are opaque).
+        """
+        cached = self.__dict__.get("_claims")
+        if cached is None:
+            cached = self.__dict__["_claims"] = decode_jwt_claims(str.__str__(self))
+        return dict(cached)
+
+    @property
+    def username(self) -> str:
+        """The signed-in user's name, or ``""`` for an application token."""
+        return self.account.username if self.account else ""
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def _describe(self) -> str:
+        who = self.account.username if self.account and self.account.username else "app"
+        left = self.expires_in
+        if left <= 0:
+            when = "expired"
+        elif left < 60:
+            when = f"expires in {int(left)} s"
+        else:
+            when = f"expires in {int(left // 60)} min"
+        return f"<AccessToken for {who}, scopes={list(self.scopes)}, {when}>"
+
+    def __repr__(self) -> str:
+        return self._describe()
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self._describe())
+
+    def _repr_html_(self) -> str:
+        return f"<code>{html.escape(self._describe())}</code>"
+
+    def _repr_markdown_(self) -> str:
+        return f"`{self._describe()}`"
+
+    def _repr_latex_(self) -> None:
+        return None
+
+    def _repr_json_(self) -> None:
+        return None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            type(self),
+            (str.__str__(self), self.expires_on, self.scopes, self.account, self.token_type),
+        )
+
+    def __copy__(self) -> AccessToken:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> AccessToken:
+        return self

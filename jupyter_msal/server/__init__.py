@@ -1,0 +1,1 @@
+"""The jupyter_server extension: the app that owns the TokenService and its REST handlers."""

@@ -1,0 +1,74 @@
+"""The jupyter_server extension: builds the TokenService and publishes it to kernels."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import TraitError
+
+from ..config import JupyterMsal
+from ..errors import ConfigError, JupyterMsalError
+from ..service import TokenService
+from .handlers import make_routes
+
+__all__ = ["SECRET_ENV", "URL_ENV", "JupyterMsalApp"]
+
+#: Environment variables the server sets in its own process; kernels and terminals inherit them.
+URL_ENV = "JUPYTER_MSAL_SERVER_URL"
+SECRET_ENV = "JUPYTER_MSAL_SERVER_SECRET"
+
+
+class JupyterMsalApp(ExtensionApp):
+    """jupyter-msal inside a Jupyter server. Its settings live in the ``JupyterMsal`` section."""
+
+    name = "jupyter_msal"
+    load_other_extensions = True
+
+    service: TokenService | None = None
+    kernel_secret: str = ""
+
+    def initialize_settings(self) -> None:
+        """Read and check the settings, open the cache, build the service (fail loudly if invalid)."""
+        try:
+            settings = JupyterMsal(parent=self.serverapp)
+            self.service = TokenService(settings, log=self.log)
+        except TraitError as err:
+            self.log.error("jupyter-msal is not active: invalid setting: %s", err)
+            raise ConfigError("config", str(err)) from err
+        except JupyterMsalError as err:
+            self.log.error("jupyter-msal is not active: %s", err)
+            raise
+        self.kernel_secret = secrets.token_urlsafe(32)
+        os.environ[SECRET_ENV] = self.kernel_secret
+        self._publish_url()
+        status = self.service.status()
+        self.log.info(
+            "jupyter-msal: %s mode, authority %s, cache %s (%s)",
+            status["mode"], settings.oidc_authority or settings.authority,
+            status["cache"]["path"], status["cache"]["encryption"],
+        )
+
+    def initialize_handlers(self) -> None:
+        """Register the REST API under the server's base_url."""
+        assert self.service is not None
+        self.handlers.extend(make_routes(self.service, self.kernel_secret))
+
+    def _publish_url(self) -> None:
+        url = self.serverapp.connection_url if self.serverapp else ""
+        if url:
+            os.environ[URL_ENV] = url if url.endswith("/") else url + "/"
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Once the HTTP server listens, the port is final: publish the URL again."""
+        self._publish_url()
+
+    async def stop_extension(self) -> None:
+        """Cancel pending sign-ins, stop worker threads, withdraw the environment."""
+        if self.service is not None:
+            self.service.close()
+        for var in (URL_ENV, SECRET_ENV):
+            if os.environ.get(var) and (var != SECRET_ENV or os.environ[var] == self.kernel_secret):
+                os.environ.pop(var, None)

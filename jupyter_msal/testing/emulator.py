@@ -1,0 +1,350 @@
+"""A Microsoft Entra ID emulator over real HTTPS, for offline tests and the offline demo.
+
+Only the identity provider is fake: clients talk to it over real sockets and real TLS (a
+throwaway CA made with ``trustme``), so msal runs its ordinary code paths::
+
+    from jupyter_msal.testing import EntraEmulator
+
+    with EntraEmulator(device_code_interval=1) as emu:
+        app = emu.public_client_app()          # or build msal yourself, see docs/emulator.md
+        flow = app.initiate_device_flow(["https://storage.azure.com/.default"])
+        emu.approve(flow["user_code"])
+        result = app.acquire_token_by_device_flow(flow)
+
+The server runs on its own event loop in a daemon thread, so it serves synchronous code and
+pytest tests whose own event loop runs a Jupyter server. Test controls exist both as methods
+(approve, decline, expire, inject_error, set_latency, revoke_refresh_tokens, ...) and as JSON
+endpoints under ``{url}/_emulator/`` for subprocesses and browser tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._emulator_core import COUNT_KEYS, FAULT_ENDPOINTS
+from ._emulator_grants import EmulatorGrants
+from ._emulator_tokens import DEFAULT_TENANT_ID, DEFAULT_USERNAME
+
+if TYPE_CHECKING:
+    import msal
+    import requests
+
+__all__ = [
+    "COUNT_KEYS",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_TENANT_ID",
+    "DEFAULT_USERNAME",
+    "FAULT_ENDPOINTS",
+    "EntraEmulator",
+]
+
+#: The public client id jupyter-msal defaults to (Azure CLI/azure-identity developer sign-on).
+DEFAULT_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+_CERT_HOSTS = ("127.0.0.1", "localhost", "::1")
+_ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - only used to map to a loopback URL
+
+
+class EntraEmulator(EmulatorGrants):
+    """An Entra ID (Azure AD) v2.0 identity provider emulated over HTTPS on loopback.
+
+    :param host: address to bind, ``127.0.0.1`` by default (the URL uses it too).
+    :param port: port to bind; 0 picks a free one (see :attr:`port` after :meth:`start`).
+    :param access_token_lifetime: seconds; also an attribute you may change at any time.
+    :param default_username: who approve() and the sign-in pages sign in by default.
+    :param default_tenant_id: home tenant of users created on demand.
+    :param device_code_lifetime: ``expires_in`` of device codes (attribute too).
+    :param device_code_interval: ``interval`` of device codes (attribute too); msal sleeps that
+        many whole seconds between polls, so tests use 1.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        access_token_lifetime: int = 3600,
+        default_username: str = DEFAULT_USERNAME,
+        default_tenant_id: str = DEFAULT_TENANT_ID,
+        *,
+        device_code_lifetime: int = 900,
+        device_code_interval: int = 5,
+    ) -> None:
+        super().__init__(
+            access_token_lifetime=access_token_lifetime,
+            default_username=default_username,
+            default_tenant_id=default_tenant_id,
+            device_code_lifetime=device_code_lifetime,
+            device_code_interval=device_code_interval,
+        )
+        #: The address the server binds.
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._tmpdir: str | None = None
+        self._ca_pem: bytes | None = None
+
+    # ------------------------------------------------------------- lifecycle
+    def start(self) -> EntraEmulator:
+        """Bind the port, start serving in a background thread and return ``self``."""
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        import tornado.netutil
+        import trustme
+
+        ca = trustme.CA(organization_name="jupyter-msal Entra ID emulator")
+        hosts = list(_CERT_HOSTS)
+        if self.host not in hosts and self.host not in _ANY_ADDRESS:
+            hosts.append(self.host)
+        server_cert = ca.issue_cert(*hosts)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_cert.configure_cert(context)
+        sockets = tornado.netutil.bind_sockets(self._requested_port, address=self.host or None)
+        try:
+            self._port = sockets[0].getsockname()[1]
+            self._tmpdir = tempfile.mkdtemp(prefix="jupyter-msal-emulator-")
+            ca.cert_pem.write_to_path(str(Path(self._tmpdir, "ca.pem")))
+            self._ca_pem = ca.cert_pem.bytes()
+            ready = threading.Event()
+            failure: list[BaseException] = []
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(sockets, context, ready, failure),
+                name=f"EntraEmulator:{self._port}",
+                daemon=True,
+            )
+            self._thread.start()
+            if not ready.wait(30) or failure:
+                self.stop()
+                raise RuntimeError("the emulator failed to start") from (
+                    failure[0] if failure else None
+                )
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            self._cleanup()
+            raise
+        return self
+
+    def _run(
+        self,
+        sockets: list[Any],
+        context: ssl.SSLContext,
+        ready: threading.Event,
+        failure: list[BaseException],
+    ) -> None:
+        try:
+            asyncio.run(self._serve(sockets, context, ready))
+        except BaseException as exc:  # pragma: no cover - reported to start()
+            failure.append(exc)
+            ready.set()
+
+    async def _serve(
+        self, sockets: list[Any], context: ssl.SSLContext, ready: threading.Event
+    ) -> None:
+        from tornado.httpserver import HTTPServer
+
+        from ._emulator_http import make_application
+
+        self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        server = HTTPServer(make_application(self), ssl_options=context)
+        server.add_sockets(sockets)
+        ready.set()
+        await self._stop_event.wait()
+        server.stop()
+        try:
+            await asyncio.wait_for(server.close_all_connections(), timeout=5)
+        except asyncio.TimeoutError:  # pragma: no cover - a stuck client
+            pass
+
+    def stop(self) -> None:
+        """Stop serving, close connections and delete the CA file. Safe to call twice."""
+        thread, loop, stop_event = self._thread, self._loop, self._stop_event
+        if thread is not None and loop is not None and stop_event is not None:
+            try:
+                loop.call_soon_threadsafe(stop_event.set)
+            except RuntimeError:  # loop already closed
+                pass
+        if thread is not None:
+            thread.join(timeout=10)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        self._thread = None
+        self._loop = None
+        self._stop_event = None
+        self._port = None
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> EntraEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._port else "stopped"
+        return f"<EntraEmulator {where}>"
+
+    # ------------------------------------------------------------------ places
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        if self._port is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``https://127.0.0.1:54321``."""
+        host = "127.0.0.1" if self.host in _ANY_ADDRESS else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"https://{host}:{self.port}"
+
+    def authority(self, tenant: str = "organizations") -> str:
+        """The authority URL for msal: ``{url}/{tenant}`` (a name or a tenant GUID)."""
+        return f"{self.url}/{tenant}"
+
+    @property
+    def ca_bundle_path(self) -> str:
+        """Path of a PEM file holding the emulator's CA certificate (deleted on stop)."""
+        if self._tmpdir is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return str(Path(self._tmpdir, "ca.pem"))
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The emulator's CA certificate in PEM form."""
+        if self._ca_pem is None:
+            raise RuntimeError("the emulator has not been started")
+        return self._ca_pem
+
+    # ---------------------------------------------------------------- clients
+    def http_session(self) -> requests.Session:
+        """A ``requests.Session`` that trusts the emulator's CA.
+
+        ``trust_env`` is off, because ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` would otherwise
+        override ``verify`` (psf/requests#3829) and proxy variables could divert loopback calls.
+        """
+        import requests
+
+        session = requests.Session()
+        session.verify = self.ca_bundle_path
+        session.trust_env = False
+        return session
+
+    def public_client_app(
+        self,
+        client_id: str = DEFAULT_CLIENT_ID,
+        tenant: str = "organizations",
+        **kwargs: Any,
+    ) -> msal.PublicClientApplication:
+        """An ``msal.PublicClientApplication`` wired to this emulator (extra kwargs pass on)."""
+        import msal
+
+        kwargs.setdefault("http_client", self.http_session())
+        kwargs.setdefault("instance_discovery", False)
+        return msal.PublicClientApplication(client_id, authority=self.authority(tenant), **kwargs)
+
+    def confidential_client_app(
+        self,
+        client_id: str = "00000000-0000-0000-0000-00000000c11e",
+        client_credential: Any = "emulator-secret",
+        tenant: str | None = None,
+        **kwargs: Any,
+    ) -> msal.ConfidentialClientApplication:
+        """An ``msal.ConfidentialClientApplication`` wired to this emulator (``tenant`` defaults
+        to :attr:`default_tenant_id`; client credentials need a tenant, not ``organizations``)."""
+        import msal
+
+        tenant = tenant or self.default_tenant_id
+
+        kwargs.setdefault("http_client", self.http_session())
+        kwargs.setdefault("instance_discovery", False)
+        return msal.ConfidentialClientApplication(
+            client_id,
+            client_credential=client_credential,
+            authority=self.authority(tenant),
+            **kwargs,
+        )
+
+    def jupyter_msal_env(self, tenant: str = "organizations") -> dict[str, str]:
+        """Environment variables that point jupyter-msal at this emulator."""
+        return {
+            "JUPYTER_MSAL_AUTHORITY": self.authority(tenant),
+            "JUPYTER_MSAL_CA_BUNDLE": self.ca_bundle_path,
+            "JUPYTER_MSAL_INSTANCE_DISCOVERY": "false",
+        }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run an emulator until interrupted: ``python -m jupyter_msal.testing.emulator``.
+
+    Prints one JSON line (``url``, ``authority``, ``ca_bundle_path``, ``device_login_url``,
+    ``control_url``) so that a parent process or a browser test can find it.
+    """
+    import argparse
+    import json
+    import signal
+
+    parser = argparse.ArgumentParser(
+        prog="python -m jupyter_msal.testing.emulator",
+        description="Run the jupyter-msal Entra ID emulator (offline testing only).",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tenant", default="organizations", help="tenant of the printed authority")
+    parser.add_argument("--auto-approve", metavar="USERNAME", default=None)
+    parser.add_argument("--device-code-interval", type=int, default=5)
+    parser.add_argument("--access-token-lifetime", type=int, default=3600)
+    args = parser.parse_args(argv)
+
+    emulator = EntraEmulator(
+        host=args.host,
+        port=args.port,
+        access_token_lifetime=args.access_token_lifetime,
+        device_code_interval=args.device_code_interval,
+    )
+    emulator.auto_approve = args.auto_approve
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with emulator:
+        info = {
+            "url": emulator.url,
+            "authority": emulator.authority(args.tenant),
+            "ca_bundle_path": emulator.ca_bundle_path,
+            "device_login_url": emulator.device_login_url,
+            "control_url": f"{emulator.url}/_emulator",
+        }
+        print(json.dumps(info), flush=True)
+        try:
+            while not done.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+import { Widget } from '@lumino/widgets';
+
+import { SignInBody, safeHttpUrl } from '../dialog';
+import { AccountsPanel, MsalIndicator } from '../indicator';
+import { AccountsModel } from '../model';
+import { SignInSession } from '../signin';
+import { readSettings, DEFAULT_SETTINGS } from '../index';
+import {
+  ADA,
+  BOB,
+  FakeClient,
+  ManualTimers,
+  flow,
+  flush,
+  status
+} from './helpers';
+
+describe('safeHttpUrl', () => {
+  it('keeps http(s) links only', () => {
+    expect(safeHttpUrl('https://microsoft.com/devicelogin')).toBe(
+      'https://microsoft.com/devicelogin'
+    );
+    expect(safeHttpUrl('javascript:alert(1)')).toBeNull();
+    expect(safeHttpUrl('not a url')).toBeNull();
+    expect(safeHttpUrl(null)).toBeNull();
+  });
+});
+
+describe('SignInBody', () => {
+  it('shows the code, the link and a countdown, then the outcome', async () => {
+    const client = new FakeClient();
+    let release: (f: any) => void = () => undefined;
+    client.startAnswers.push(flow({ expires_on: Date.now() / 1000 + 600 }));
+    client.getAnswers.push(() => new Promise(resolve => (release = resolve)));
+    const session = new SignInSession({ client });
+    const body = new SignInBody({ session });
+    Widget.attach(body, document.body);
+    void session.start();
+    await flush();
+    const node = body.node;
+    expect(node.dataset.phase).toBe('pending');
+    const code = node.querySelector<HTMLInputElement>('#jp-msal-user-code')!;
+    expect(code.value).toBe('ABCD-1234');
+    expect(code.readOnly).toBe(true);
+    const link = node.querySelector<HTMLAnchorElement>(
+      '#jp-msal-verification-link'
+    )!;
+    expect(link.href).toBe('https://microsoft.com/devicelogin');
+    expect(link.target).toBe('_blank');
+    expect(link.rel).toMatch(/noopener/);
+    expect(node.querySelector('#jp-msal-countdown')!.textContent).toMatch(
+      /expires in (10:00|9:5\d)/
+    );
+    release(
+      flow({
+        state: 'failed',
+        error: {
+          error: 'identity_provider_error',
+          message: 'blocked',
+          aadsts: '53003'
+        }
+      })
+    );
+    await flush();
+    expect(node.dataset.phase).toBe('failed');
+    const problem = node.querySelector<HTMLElement>('#jp-msal-signin-problem')!;
+    expect(problem.hidden).toBe(false);
+    expect(problem.dataset.kind).toBe('policy');
+    expect(node.querySelector<HTMLElement>('.jp-msal-devicecode')!.hidden).toBe(
+      true
+    );
+    body.dispose();
+  });
+
+  it('never renders server text as HTML', async () => {
+    const client = new FakeClient();
+    client.startAnswers.push(flow());
+    client.getAnswers.push(
+      flow({
+        state: 'failed',
+        error: { error: 'x', message: '<img src=x onerror=alert(1)>' }
+      })
+    );
+    const session = new SignInSession({ client });
+    const body = new SignInBody({ session });
+    await session.start();
+    expect(body.node.querySelector('img')).toBeNull();
+    expect(body.node.textContent).toMatch(/<img src=x/);
+    body.dispose();
+  });
+});
+
+describe('MsalIndicator and AccountsPanel', () => {
+  function setup() {
+    const client = new FakeClient();
+    const model = new AccountsModel({ client, timers: new ManualTimers() });
+    return { client, model };
+  }
+
+  it('shows "Sign in to Microsoft" or who is signed in', async () => {
+    const { client, model } = setup();
+    let clicks = 0;
+    const indicator = new MsalIndicator({ model, onActivate: () => clicks++ });
+    expect(indicator.label).toBe('Microsoft');
+    client.accountsAnswers.push(
+      { accounts: [], revision: 1 },
+      { accounts: [ADA, BOB], revision: 2 }
+    );
+    await model.refresh();
+    expect(indicator.label).toBe('Sign in to Microsoft');
+    expect(indicator.node.dataset.state).toBe('ok');
+    await model.refresh();
+    expect(indicator.label).toBe('ada@contoso.com +1');
+    expect(indicator.node.dataset.accounts).toBe('2');
+    indicator.node.click();
+    indicator.node.dispatchEvent(
+      new KeyboardEvent('keydown', { key: 'Enter' })
+    );
+    expect(clicks).toBe(2);
+    indicator.dispose();
+    model.dispose();
+  });
+
+  it('lists accounts with sign-out buttons and the configuration', async () => {
+    const { client, model } = setup();
+    client.statusAnswers.push(
+      status({
+        accounts: [ADA, BOB],
+        revision: 3,
+        cache: {
+          path: '/c.bin',
+          encrypted: false,
+          encryption: 'none',
+          warnings: ['The token cache is not encrypted.']
+        }
+      })
+    );
+    const done: string[] = [];
+    const panel = new AccountsPanel({
+      model,
+      actions: {
+        signIn: () => done.push('signIn'),
+        signOut: a => done.push(`signOut:${a.username}`),
+        signOutAll: () => done.push('signOutAll')
+      }
+    });
+    panel.open(null);
+    await flush();
+    const node = panel.node;
+    const accounts = node.querySelectorAll<HTMLElement>('.jp-msal-account');
+    expect(Array.from(accounts).map(a => a.dataset.username)).toEqual([
+      'ada@contoso.com',
+      'bob@contoso.com'
+    ]);
+    accounts[1].querySelector<HTMLButtonElement>('.jp-msal-signout')!.click();
+    node.querySelector<HTMLButtonElement>('#jp-msal-signout-all')!.click();
+    expect(node.querySelector('.jp-msal-warning')!.textContent).toMatch(
+      /not encrypted/
+    );
+    expect(node.querySelector('#jp-msal-config')!.textContent).toMatch(
+      /NOT encrypted/
+    );
+    node.querySelector<HTMLButtonElement>('#jp-msal-signin')!.click();
+    expect(done).toEqual(['signOut:bob@contoso.com', 'signOutAll', 'signIn']);
+    expect(panel.isOpen).toBe(false);
+    panel.dispose();
+    model.dispose();
+  });
+
+  it('closes on Escape and on a click outside', async () => {
+    const { client, model } = setup();
+    client.statusAnswers.push(status(), status());
+    const panel = new AccountsPanel({
+      model,
+      actions: {
+        signIn: () => undefined,
+        signOut: () => undefined,
+        signOutAll: () => undefined
+      }
+    });
+    panel.open(null);
+    panel.node.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    expect(panel.isOpen).toBe(false);
+    panel.open(null);
+    document.body.dispatchEvent(new MouseEvent('mousedown', { bubbles: true }));
+    expect(panel.isOpen).toBe(false);
+    await flush();
+    panel.dispose();
+    model.dispose();
+  });
+});
+
+describe('readSettings', () => {
+  it('uses defaults for missing or invalid values', () => {
+    expect(readSettings({})).toEqual(DEFAULT_SETTINGS);
+    expect(
+      readSettings({
+        showIndicator: false,
+        indicatorPlacement: 'top',
+        pollInterval: 30,
+        signInMethod: 'device_code',
+        scopes: ['User.Read', '', 3]
+      })
+    ).toEqual({
+      showIndicator: false,
+      indicatorPlacement: 'top',
+      pollInterval: 30,
+      signInMethod: 'device_code',
+      scopes: ['User.Read']
+    });
+    expect(
+      readSettings({ pollInterval: 0, signInMethod: 'magic' }).pollInterval
+    ).toBe(5);
+  });
+});

@@ -1,0 +1,313 @@
+/**
+ * A typed client for the jupyter-msal REST API (see docs/rest-api.md).
+ *
+ * The browser only manages sign-ins and accounts. It never asks for an
+ * access token: `POST jupyter-msal/token` is deliberately not reachable
+ * through this client.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** The URL namespace of the server extension, below the server's base URL. */
+export const API_NAMESPACE = 'jupyter-msal';
+
+/** A signed-in account as the server describes it (no secrets). */
+export interface IAccount {
+  home_account_id: string;
+  username: string;
+  tenant_id?: string | null;
+  environment?: string | null;
+  authority?: string | null;
+}
+
+/** The JSON body of every error answer of the REST API. */
+export interface IApiErrorBody {
+  error: string;
+  message: string;
+  hint?: string | null;
+  aadsts?: string | null;
+  setting?: string | null;
+  claims?: string | null;
+}
+
+/** The lifecycle states of a sign-in flow on the server. */
+export type FlowState =
+  'pending' | 'succeeded' | 'failed' | 'expired' | 'cancelled';
+
+/** The sign-in methods a client may ask for. */
+export type SignInMethod = 'auto' | 'device_code' | 'broker';
+
+/** A sign-in flow (`FLOW` in the REST API document). */
+export interface IFlow {
+  id: string;
+  method: string;
+  state: FlowState;
+  user_code?: string | null;
+  verification_uri?: string | null;
+  verification_uri_complete?: string | null;
+  message?: string | null;
+  expires_on?: number | null;
+  created_on?: number | null;
+  scopes?: string[];
+  account?: IAccount | null;
+  error?: IApiErrorBody | null;
+  fallback_reason?: string | null;
+}
+
+/** `GET jupyter-msal/accounts` */
+export interface IAccountsResponse {
+  accounts: IAccount[];
+  revision: number;
+}
+
+/** `DELETE jupyter-msal/accounts[/{account}]` */
+export interface ISignOutResponse extends IAccountsResponse {
+  removed: IAccount[];
+}
+
+/** `GET jupyter-msal/status` */
+export interface IStatus {
+  version?: string;
+  mode?: string;
+  config?: { [key: string]: unknown };
+  cache?: {
+    path?: string | null;
+    encrypted?: boolean;
+    encryption?: string | null;
+    warnings?: string[];
+  };
+  broker?: { available: boolean; reason?: string | null };
+  region?: {
+    configured?: string | null;
+    applies?: boolean;
+    note?: string | null;
+  };
+  sign_in_methods?: string[];
+  accounts: IAccount[];
+  revision: number;
+  warnings?: string[];
+}
+
+/**
+ * An error answered by the REST API, or a failure to reach it.
+ *
+ * `status` is the HTTP status, or 0 when the server could not be reached.
+ */
+export class MsalApiError extends Error {
+  constructor(status: number, body: Partial<IApiErrorBody> | null) {
+    const message =
+      (body && body.message) ||
+      (status === 0
+        ? 'The Jupyter server could not be reached.'
+        : `The Jupyter server answered HTTP ${status}.`);
+    super(message);
+    this.name = 'MsalApiError';
+    this.status = status;
+    this.code =
+      (body && body.error) || (status === 0 ? 'network_error' : 'http_error');
+    this.hint = (body && body.hint) || null;
+    this.aadsts = (body && body.aadsts) || null;
+    this.setting = (body && body.setting) || null;
+  }
+
+  /** The HTTP status, 0 when the request did not reach the server. */
+  readonly status: number;
+  /** The `error` code of the REST API (`network_error` when unreachable). */
+  readonly code: string;
+  readonly hint: string | null;
+  readonly aadsts: string | null;
+  readonly setting: string | null;
+
+  /** The error as a REST API error body. */
+  toBody(): IApiErrorBody {
+    return {
+      error: this.code,
+      message: this.message,
+      hint: this.hint,
+      aadsts: this.aadsts,
+      setting: this.setting
+    };
+  }
+}
+
+/** Whether an error is the result of aborting a request. */
+export function isAbortError(error: unknown): boolean {
+  return (
+    !!error &&
+    typeof error === 'object' &&
+    (error as { name?: string }).name === 'AbortError'
+  );
+}
+
+/**
+ * The subset of the API the front end uses (handy for test doubles).
+ */
+export interface IMsalClient {
+  status(): Promise<IStatus>;
+  accounts(): Promise<IAccountsResponse>;
+  signOut(account: string): Promise<ISignOutResponse>;
+  signOutAll(): Promise<ISignOutResponse>;
+  startSignIn(options?: {
+    method?: SignInMethod;
+    scopes?: string[];
+  }): Promise<IFlow>;
+  getSignIn(
+    id: string,
+    options?: { wait?: number; signal?: AbortSignal }
+  ): Promise<IFlow>;
+  listSignIns(): Promise<IFlow[]>;
+  cancelSignIn(id: string): Promise<IFlow>;
+}
+
+/**
+ * The REST client. Requests go through `ServerConnection.makeRequest`, which
+ * adds the Jupyter credentials (cookie, XSRF header or token) itself.
+ */
+export class MsalClient implements IMsalClient {
+  constructor(options: { serverSettings?: ServerConnection.ISettings } = {}) {
+    this.serverSettings =
+      options.serverSettings ?? ServerConnection.makeSettings();
+  }
+
+  readonly serverSettings: ServerConnection.ISettings;
+
+  /** The absolute URL of an endpoint below `jupyter-msal/`. */
+  url(path: string): string {
+    return URLExt.join(this.serverSettings.baseUrl, API_NAMESPACE, path);
+  }
+
+  status(): Promise<IStatus> {
+    return this.request<IStatus>('GET', 'status');
+  }
+
+  accounts(): Promise<IAccountsResponse> {
+    return this.request<IAccountsResponse>('GET', 'accounts');
+  }
+
+  /** Sign out of one account (home_account_id or username). */
+  signOut(account: string): Promise<ISignOutResponse> {
+    return this.request<ISignOutResponse>(
+      'DELETE',
+      `accounts/${encodeURIComponent(account)}`
+    );
+  }
+
+  signOutAll(): Promise<ISignOutResponse> {
+    return this.request<ISignOutResponse>('DELETE', 'accounts');
+  }
+
+  startSignIn(
+    options: { method?: SignInMethod; scopes?: string[] } = {}
+  ): Promise<IFlow> {
+    const body: { method?: SignInMethod; scopes?: string[] } = {};
+    if (options.method) {
+      body.method = options.method;
+    }
+    if (options.scopes && options.scopes.length) {
+      body.scopes = options.scopes;
+    }
+    return this.request<IFlow>('POST', 'sign-ins', body);
+  }
+
+  /**
+   * Read a sign-in flow. With `wait` (seconds, 0-30) the server answers as
+   * soon as the flow leaves `pending` or after that many seconds.
+   */
+  getSignIn(
+    id: string,
+    options: { wait?: number; signal?: AbortSignal } = {}
+  ): Promise<IFlow> {
+    let path = `sign-ins/${encodeURIComponent(id)}`;
+    if (options.wait !== undefined && options.wait > 0) {
+      const wait = Math.min(30, Math.max(0, Math.round(options.wait)));
+      path += URLExt.objectToQueryString({ wait });
+    }
+    return this.request<IFlow>('GET', path, undefined, options.signal);
+  }
+
+  async listSignIns(): Promise<IFlow[]> {
+    const data = await this.request<{ sign_ins: IFlow[] }>('GET', 'sign-ins');
+    return data.sign_ins ?? [];
+  }
+
+  cancelSignIn(id: string): Promise<IFlow> {
+    return this.request<IFlow>('DELETE', `sign-ins/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Send one request and decode the JSON answer; failures become
+   * `MsalApiError`s (status 0 when the server was not reached).
+   */
+  async request<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal
+  ): Promise<T> {
+    if (/^\/?token(\/|\?|$)/.test(path)) {
+      // The page must never hold an access token.
+      throw new Error('The browser does not request access tokens.');
+    }
+    // 'no-cache' (revalidate) rather than JupyterLab's default 'no-store',
+    // which appends a cache-busting `?<timestamp>` to every URL.
+    const init: RequestInit = { method, cache: 'no-cache' };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    if (signal) {
+      init.signal = signal;
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        this.url(path),
+        init,
+        this.serverSettings
+      );
+    } catch (error) {
+      if (isAbortError(error) || (signal && signal.aborted)) {
+        // makeRequest wraps every fetch failure in a NetworkError
+        const aborted = new Error('The request was aborted.');
+        aborted.name = 'AbortError';
+        throw aborted;
+      }
+      throw new MsalApiError(0, {
+        error: 'network_error',
+        message: `The Jupyter server could not be reached (${String(
+          (error as Error)?.message ?? error
+        )}).`
+      });
+    }
+    const text = await response.text();
+    let data: any = null;
+    if (text.length > 0) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (!response.ok) {
+      const errorBody =
+        data && typeof data === 'object' && typeof data.error === 'string'
+          ? (data as IApiErrorBody)
+          : null;
+      if (!errorBody && response.status === 404) {
+        throw new MsalApiError(404, {
+          error: 'not_found',
+          message:
+            'The jupyter-msal server extension does not answer. Is it installed and enabled (`jupyter server extension list`)?'
+        });
+      }
+      throw new MsalApiError(response.status, errorBody);
+    }
+    if (data === null) {
+      throw new MsalApiError(response.status, {
+        error: 'bad_response',
+        message: 'The server answered with something that is not JSON.'
+      });
+    }
+    return data as T;
+  }
+}

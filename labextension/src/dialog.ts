@@ -1,0 +1,350 @@
+/**
+ * The sign-in dialog: the user code in large type with a copy button, the
+ * verification link, a countdown, cancel, and the outcome in words.
+ */
+import { Dialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+
+import { copyText } from './clipboard';
+import { describeProblem, formatCountdown } from './messages';
+import { SessionPhase, SignInSession } from './signin';
+
+/** Only http(s) links are rendered as links. */
+export function safeHttpUrl(url: string | null | undefined): string | null {
+  if (!url) {
+    return null;
+  }
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:'
+      ? parsed.href
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: { [key: string]: string } = {},
+  textContent?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === 'class') {
+      node.className = value;
+    } else {
+      node.setAttribute(key, value);
+    }
+  }
+  if (textContent !== undefined) {
+    node.textContent = textContent;
+  }
+  return node;
+}
+
+/**
+ * The body of the sign-in dialog. It follows one `SignInSession` at a time;
+ * "Start again" swaps in a new session.
+ */
+export class SignInBody extends Widget {
+  constructor(options: {
+    session: SignInSession;
+    restart?: () => SignInSession;
+  }) {
+    super();
+    this.id = 'jp-msal-signin-dialog';
+    this.addClass('jp-msal-signin');
+    this._restartFactory = options.restart ?? null;
+
+    const node = this.node;
+    this._status = el('p', {
+      id: 'jp-msal-signin-status',
+      class: 'jp-msal-signin-status',
+      'aria-live': 'polite'
+    });
+    node.appendChild(this._status);
+
+    // device code instructions
+    this._deviceCode = el('div', { class: 'jp-msal-devicecode' });
+    const step1 = el('p', { class: 'jp-msal-step' }, '1. Open ');
+    this._link = el('a', {
+      id: 'jp-msal-verification-link',
+      class: 'jp-msal-verification-link',
+      target: '_blank',
+      rel: 'noopener noreferrer'
+    });
+    step1.appendChild(this._link);
+    step1.appendChild(document.createTextNode(' in a browser (any device).'));
+    const step2 = el('p', { class: 'jp-msal-step' }, '2. Enter this code:');
+    const row = el('div', { class: 'jp-msal-code-row' });
+    this._code = el('input', {
+      id: 'jp-msal-user-code',
+      class: 'jp-msal-user-code',
+      type: 'text',
+      readonly: 'readonly',
+      'aria-label': 'Sign-in code',
+      spellcheck: 'false',
+      autocomplete: 'off'
+    });
+    this._code.addEventListener('focus', () => this._code.select());
+    this._copy = el(
+      'button',
+      {
+        id: 'jp-msal-copy-code',
+        class: 'jp-msal-button jp-msal-copy-code',
+        type: 'button',
+        title: 'Copy the code to the clipboard'
+      },
+      'Copy'
+    );
+    this._copy.addEventListener('click', () => void this._onCopy());
+    row.appendChild(this._code);
+    row.appendChild(this._copy);
+    this._copyFeedback = el('p', {
+      id: 'jp-msal-copy-feedback',
+      class: 'jp-msal-copy-feedback',
+      'aria-live': 'polite'
+    });
+    this._countdown = el('p', {
+      id: 'jp-msal-countdown',
+      class: 'jp-msal-countdown'
+    });
+    this._deviceCode.append(
+      step1,
+      step2,
+      row,
+      this._copyFeedback,
+      this._countdown
+    );
+    node.appendChild(this._deviceCode);
+
+    this._note = el('p', { class: 'jp-msal-note' });
+    node.appendChild(this._note);
+
+    this._problem = el('div', {
+      id: 'jp-msal-signin-problem',
+      class: 'jp-msal-problem',
+      role: 'alert'
+    });
+    node.appendChild(this._problem);
+
+    this._retry = el(
+      'button',
+      {
+        id: 'jp-msal-signin-retry',
+        class: 'jp-msal-button jp-msal-signin-retry',
+        type: 'button'
+      },
+      'Start again'
+    );
+    this._retry.addEventListener('click', () => this.restart());
+    node.appendChild(this._retry);
+
+    this._session = options.session;
+    this._session.changed.connect(this._render, this);
+    this._render();
+    this._ticker = window.setInterval(() => this._renderCountdown(), 1000);
+  }
+
+  /** The session the dialog follows now. */
+  get session(): SignInSession {
+    return this._session;
+  }
+
+  /** Called after every render (the dialog adapts its buttons). */
+  onRender: ((session: SignInSession) => void) | null = null;
+
+  /** Start a new sign-in in this dialog (after a failure). */
+  restart(): void {
+    if (!this._restartFactory || !this._session.isDone) {
+      return;
+    }
+    this._session.changed.disconnect(this._render, this);
+    this._session = this._restartFactory();
+    this._session.changed.connect(this._render, this);
+    this._copyFeedback.textContent = '';
+    this._render();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    window.clearInterval(this._ticker);
+    this._session.changed.disconnect(this._render, this);
+    super.dispose();
+  }
+
+  private async _onCopy(): Promise<void> {
+    const code = this._session.flow?.user_code;
+    if (!code) {
+      return;
+    }
+    const outcome = await copyText(code, this._code);
+    this._copyFeedback.dataset.outcome = outcome;
+    this._copyFeedback.textContent =
+      outcome === 'manual'
+        ? 'Copying is blocked here: the code is selected, press Ctrl+C (⌘C) to copy it.'
+        : 'Copied.';
+  }
+
+  private _render(): void {
+    const session = this._session;
+    const phase = session.phase;
+    const flow = session.flow;
+    this.node.dataset.phase = phase;
+    this.node.dataset.method = flow?.method ?? session.method;
+
+    const userCode = flow?.user_code ?? '';
+    const showCode = phase === 'pending' && !!userCode;
+    this._deviceCode.hidden = !showCode;
+    if (showCode) {
+      if (this._code.value !== userCode) {
+        this._code.value = userCode;
+        this._code.size = Math.max(8, userCode.length + 1);
+      }
+      const href = safeHttpUrl(flow?.verification_uri);
+      this._link.textContent = flow?.verification_uri ?? '';
+      if (href) {
+        this._link.href = href;
+      } else {
+        this._link.removeAttribute('href');
+      }
+    }
+
+    let status = '';
+    switch (phase) {
+      case 'idle':
+      case 'starting':
+        status = 'Asking the Jupyter server for a sign-in code…';
+        break;
+      case 'pending':
+        status = userCode
+          ? 'Waiting for you to sign in…'
+          : 'Finish signing in in the window that opened on the computer running Jupyter…';
+        break;
+      case 'succeeded':
+        status = `Signed in${flow?.account?.username ? ` as ${flow.account.username}` : ''}.`;
+        break;
+      default:
+        status = '';
+    }
+    this._status.textContent = status;
+    this._status.hidden = !status;
+
+    const note = flow?.fallback_reason
+      ? `The sign-in broker was not used: ${flow.fallback_reason}`
+      : '';
+    this._note.textContent = note;
+    this._note.hidden = !note || session.isDone;
+
+    const failed =
+      session.isDone && phase !== 'succeeded' && phase !== 'cancelled';
+    this._problem.hidden = !failed;
+    this._problem.textContent = '';
+    if (failed) {
+      const problem = describeProblem(session.error, phase);
+      this._problem.dataset.kind = problem.kind;
+      this._problem.appendChild(
+        el('strong', { class: 'jp-msal-problem-title' }, problem.title)
+      );
+      this._problem.appendChild(
+        el('p', { class: 'jp-msal-problem-detail' }, problem.detail)
+      );
+    }
+    this._retry.hidden = !failed || !this._restartFactory;
+    this._renderCountdown();
+
+    this.onRender?.(session);
+  }
+
+  private _renderCountdown(): void {
+    const left = this._session.secondsLeft();
+    if (this._session.phase !== 'pending' || left === null) {
+      this._countdown.textContent = '';
+      return;
+    }
+    this._countdown.dataset.seconds = String(Math.floor(left));
+    this._countdown.textContent =
+      left > 0
+        ? `The code expires in ${formatCountdown(left)}.`
+        : 'The code has expired.';
+    this._countdown.classList.toggle('jp-msal-countdown-low', left < 60);
+  }
+
+  private _session: SignInSession;
+  private _restartFactory: (() => SignInSession) | null;
+  private _status: HTMLParagraphElement;
+  private _deviceCode: HTMLDivElement;
+  private _link: HTMLAnchorElement;
+  private _code: HTMLInputElement;
+  private _copy: HTMLButtonElement;
+  private _copyFeedback: HTMLParagraphElement;
+  private _countdown: HTMLParagraphElement;
+  private _note: HTMLParagraphElement;
+  private _problem: HTMLDivElement;
+  private _retry: HTMLButtonElement;
+  private _ticker: number;
+}
+
+/**
+ * Show the sign-in dialog for a session factory. Resolves with the last
+ * session once the dialog closes; the session may still be pending when
+ * the user chose "Hide" (it goes on in the background).
+ */
+export async function showSignInDialog(options: {
+  createSession: () => SignInSession;
+  onFinished: (session: SignInSession, phase: SessionPhase) => void;
+}): Promise<SignInSession> {
+  const start = (): SignInSession => {
+    const session = options.createSession();
+    // the outcome is reported even when the dialog was hidden meanwhile
+    void session.done.then(phase => options.onFinished(session, phase));
+    void session.start();
+    return session;
+  };
+  const body = new SignInBody({ session: start(), restart: start });
+  const dialog = new Dialog({
+    title: 'Sign in to Microsoft',
+    body,
+    buttons: [
+      Dialog.cancelButton({
+        label: 'Cancel sign-in',
+        className: 'jp-msal-dialog-cancel'
+      }),
+      Dialog.okButton({
+        label: 'Hide',
+        caption: 'Close this dialog; the sign-in goes on in the background',
+        className: 'jp-msal-dialog-hide'
+      })
+    ],
+    focusNodeSelector: '#jp-msal-copy-code'
+  });
+  dialog.addClass('jp-msal-signin-dialog');
+  const setButtons = (finished: boolean) => {
+    const cancelLabel = dialog.node.querySelector(
+      '.jp-msal-dialog-cancel .jp-Dialog-buttonLabel'
+    );
+    if (cancelLabel) {
+      cancelLabel.textContent = finished ? 'Close' : 'Cancel sign-in';
+    }
+    const hide = dialog.node.querySelector<HTMLElement>('.jp-msal-dialog-hide');
+    if (hide) {
+      hide.hidden = finished;
+    }
+  };
+  body.onRender = session => {
+    setButtons(session.isDone);
+    if (session.phase === 'succeeded') {
+      dialog.resolve(1);
+    }
+  };
+
+  const result = await dialog.launch();
+  const session = body.session;
+  if (!result.button.accept && !session.isDone) {
+    await session.cancel();
+  }
+  return session;
+}

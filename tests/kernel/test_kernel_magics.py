@@ -1,0 +1,254 @@
+"""The magics in real kernels started through a real Jupyter server, against the emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from kernel_helpers import ADA, GRAPH, STORAGE, JupyterServer, approve_when_pending, sha
+
+
+def _issued(emulator: Any) -> set[str]:
+    return {sha(t) for t in emulator.issued_access_tokens}
+
+
+def _no_token_shown(result: Any, emulator: Any) -> None:
+    shown = result.text()
+    for token in emulator.issued_access_tokens:
+        assert token not in shown
+
+
+def test_sign_in_then_cached_then_force_refresh(signed_out: JupyterServer, emulator: Any) -> None:
+    server = signed_out
+    with server.kernel() as k:
+        k.ok("%load_ext jupyter_msal")
+        approver = approve_when_pending(emulator)
+        first = k.ok(f"tok = %msal_token {STORAGE}")
+        approver.join(5)
+
+        # The prompt was displayed with a display_id, showing link, code and copy button ...
+        prompts = [o for o in first.outputs if o["type"] == "display_data"]
+        assert len(prompts) == 1 and prompts[0]["display_id"]
+        html = prompts[0]["data"]["text/html"]
+        assert approver.code in html and "/devicelogin" in html
+        assert "execCommand('copy')" in html and "navigator.clipboard" in html
+        assert "data-jmsal-remaining" in html
+        assert approver.code in prompts[0]["data"]["text/plain"]
+        # ... and then replaced by "Signed in as ..." in place.
+        updates = [o for o in first.outputs if o["type"] == "update_display_data"]
+        assert [u["display_id"] for u in updates] == [prompts[0]["display_id"]]
+        assert updates[-1]["data"]["text/plain"] == f"Signed in as {ADA}."
+        assert emulator.counts["grant:device_code"] >= 1
+
+        # The token is the one the emulator issued, for Ada, with decoded claims.
+        assert k.eval("__import__('hashlib').sha256(str(tok).encode()).hexdigest()") in _issued(
+            emulator
+        )
+        assert k.eval("tok.account.username") == ADA
+        assert k.eval("tok.claims['aud']") == "https://storage.azure.com"
+        assert k.eval("'Bearer ' + tok == 'Bearer ' + tok.token and f'{tok}' == str(tok)")
+
+        # Ending a cell with the token shows the redacted form only.
+        shown = k.ok("tok")
+        assert shown.value["text/plain"].startswith(f"<AccessToken for {ADA}, scopes=[")
+        assert (
+            "expires in 59 min" in shown.value["text/plain"]
+            or "60 min" in shown.value["text/plain"]
+        )
+        assert "AccessToken for" in shown.value["text/html"]
+        _no_token_shown(shown, emulator)
+
+        # Second call: no identity-provider request at all (kernel cache).
+        emulator.reset_counts()
+        k.ok(f"tok2 = %msal_token {STORAGE}")
+        assert sum(emulator.counts.values()) == 0
+        assert k.eval("tok2 is tok")
+
+        # --force-refresh: exactly one request to the token endpoint.
+        k.ok(f"tok3 = %msal_token {STORAGE} --force-refresh")
+        assert emulator.counts["token"] == 1
+        assert emulator.counts["grant:refresh_token"] == 1
+        assert k.eval("str(tok3) != str(tok)")
+        assert k.eval("__import__('hashlib').sha256(str(tok3).encode()).hexdigest()") in _issued(
+            emulator
+        )
+
+        # Server mode never imports msal in the kernel.
+        assert k.eval("'msal' in __import__('sys').modules") is False
+
+    # A new kernel's first call for a scope the server holds: no identity-provider request.
+    emulator.reset_counts()
+    with server.kernel() as k2:
+        out = k2.ok(
+            "import jupyter_msal, sys\n"
+            f"t = jupyter_msal.get_token({STORAGE!r}, sign_in=False)\n"
+            "print(t.account.username, 'msal' in sys.modules)"
+        )
+        assert out.stdout.split() == [ADA, "False"]
+        assert sum(emulator.counts.values()) == 0
+
+
+def test_kernel_restart_keeps_sign_in(signed_out: JupyterServer, emulator: Any) -> None:
+    server = signed_out
+    with server.kernel() as k:
+        approver = approve_when_pending(emulator)
+        k.ok(f"import jupyter_msal; t = jupyter_msal.get_token({GRAPH!r})")
+        approver.join(5)
+        server.restart(k)
+        emulator.reset_counts()
+        assert k.eval("'t' in globals()") is False  # really a new process
+        out = k.ok(
+            "import jupyter_msal\n"
+            f"t = jupyter_msal.get_token({GRAPH!r}, sign_in=False)\n"
+            "print(t.account.username)"
+        )
+        assert out.stdout.strip() == ADA
+        assert emulator.counts["devicecode"] == 0 and emulator.counts["token"] == 0
+
+
+def test_interrupt_cancels_the_sign_in(signed_out: JupyterServer, emulator: Any) -> None:
+    server = signed_out
+    with server.kernel() as k:
+        k.ok("%load_ext jupyter_msal")
+        msg_id = k.client.execute(f"tok = %msal_token {STORAGE}")
+        code = emulator.wait_for_user_code(30)
+        time.sleep(0.5)  # the cell is now waiting in GET sign-ins/{id}?wait=...
+        server.interrupt(k)
+        reply = k.client.get_shell_msg(timeout=30)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == "error"
+
+        flows = server.request("GET", "jupyter-msal/sign-ins")["sign_ins"]
+        mine = [f for f in flows if f["user_code"] == code]
+        assert [f["state"] for f in mine] == ["cancelled"]
+        # Approving now is too late: nobody gets signed in. (The wait lets the server's poller
+        # notice the cancellation; see the note on flows.py in the hand-over.)
+        time.sleep(2)
+        emulator.approve(code, username=ADA)
+        time.sleep(1.5)
+        assert server.request("GET", "jupyter-msal/accounts")["accounts"] == []
+
+        # The cell showed one line, and the prompt was replaced.
+        later = k.execute("1")
+        assert later.status == "ok"
+
+
+def test_interrupt_output_is_one_line(signed_out: JupyterServer, emulator: Any) -> None:
+    server = signed_out
+    with server.kernel() as k:
+        k.ok("%load_ext jupyter_msal")
+        import threading
+
+        def interrupt_when_pending() -> None:
+            emulator.wait_for_user_code(30)
+            time.sleep(0.5)
+            server.interrupt(k)
+
+        threading.Thread(target=interrupt_when_pending, daemon=True).start()
+        result = k.execute(f"tok = %msal_token {STORAGE}")
+        assert result.status == "error"
+        (error,) = result.errors
+        assert error["traceback"] == [
+            "\x1b[0;31mERROR:\x1b[0m Interrupted: the sign-in was cancelled."
+        ]
+        updates = [o for o in result.outputs if o["type"] == "update_display_data"]
+        assert updates and updates[-1]["data"]["text/plain"] == "Sign-in cancelled."
+
+
+def _one_line_error(result: Any) -> str:
+    """The single line a failed cell showed (an ERROR: line or a UsageError)."""
+    assert result.status == "error", result.outputs
+    lines = []
+    for o in result.outputs:
+        if o["type"] == "error":
+            lines.extend(line for tb in o["traceback"] for line in tb.splitlines() if line.strip())
+        elif o["type"] == "stream":
+            lines.extend(line for line in o["text"].splitlines() if line.strip())
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_bad_input_gives_one_line_errors(signed_out: JupyterServer, emulator: Any) -> None:
+    server = signed_out
+    with server.kernel() as k:
+        k.ok("%load_ext jupyter_msal")
+        line = _one_line_error(k.execute(f"%msal_token {STORAGE} --bogus"))
+        assert line == "UsageError: unrecognized arguments: --bogus"
+
+        line = _one_line_error(k.execute(f"%msal_token {STORAGE} --claims '{{not json'"))
+        assert line.startswith("UsageError: --claims: The claims are not valid JSON")
+
+        line = _one_line_error(k.execute(f"%msal_token {STORAGE} --timeout soon"))
+        assert "--timeout" in line and "invalid float value" in line
+
+        line = _one_line_error(k.execute(f"%msal_token {STORAGE} --no-sign-in"))
+        assert line.endswith(
+            "Sign in first: no signed-in account can get this token. "
+            "Run %msal_login, `jupyter msal login`, or use the Sign in button."
+        )
+        assert line.startswith("\x1b[0;31mERROR:\x1b[0m ")
+
+        # Errors raised by the Python API inside a cell are one line too.
+        line = _one_line_error(
+            k.execute(f"import jupyter_msal; jupyter_msal.get_token({STORAGE!r}, sign_in=False)")
+        )
+        assert "Sign in first" in line
+
+        line = _one_line_error(k.execute("%msal_logout ada@contoso.com --all"))
+        assert line == "UsageError: Give an account or --all, not both."
+
+        # %xmode Verbose brings the whole traceback back, for debugging.
+        k.ok("%xmode Verbose")
+        verbose = k.execute(f"%msal_token {STORAGE} --no-sign-in")
+        assert verbose.status == "error"
+        assert len("".join(verbose.errors[0]["traceback"]).splitlines()) > 5
+        k.ok("%xmode Context")
+
+
+def test_accounts_login_logout_magics(signed_out: JupyterServer, emulator: Any) -> None:
+    server = signed_out
+    with server.kernel() as k:
+        k.ok("%load_ext jupyter_msal")
+        assert k.ok("%msal_accounts").stdout.strip() == (
+            "Nobody is signed in. Run %msal_login to sign in."
+        )
+        approver = approve_when_pending(emulator, username="grace@contoso.com")
+        login = k.ok("%msal_login --method device_code")
+        approver.join(5)
+        assert login.outputs[-1]["data"]["text/plain"] == "Signed in as grace@contoso.com."
+
+        table = k.ok("%msal_accounts")
+        (shown,) = [o for o in table.outputs if o["type"] == "display_data"]
+        assert "<td>grace@contoso.com</td>" in shown["data"]["text/html"]
+        plain = shown["data"]["text/plain"].splitlines()
+        assert plain[0].split() == ["username", "tenant", "authority"]
+        assert plain[2].split()[0] == "grace@contoso.com"
+
+        # $variables expand; JSON needs no escaping.
+        k.ok(f"scopes = [{STORAGE!r}]; who = 'grace@contoso.com'")
+        emulator.reset_counts()
+        k.ok("t = %msal_token $scopes --account $who")
+        assert k.eval("t.account.username") == "grace@contoso.com"
+        claims = json.dumps({"access_token": {"xms_cc": {"values": ["cp1"]}}})
+        k.ok(f"t2 = %msal_token $scopes -a $who --claims '{claims}'")
+        assert emulator.counts["token"] == 1  # claims skip every cache
+        assert k.eval("t2.claims['claims_seen']['access_token']['xms_cc']") == {"values": ["cp1"]}
+
+        out = k.ok("%msal_logout")
+        assert out.stdout.strip() == "Signed out of grace@contoso.com."
+        assert server.request("GET", "jupyter-msal/accounts")["accounts"] == []
+        assert k.ok("%msal_logout").stdout.strip() == "Nobody was signed in."
+        # The kernel forgot its tokens with the sign-out.
+        err = k.execute(f"%msal_token {STORAGE} --no-sign-in")
+        assert err.status == "error"
+
+
+def test_help_is_argparse_style(server: JupyterServer) -> None:
+    with server.kernel() as k:
+        k.ok("%load_ext jupyter_msal")
+        doc = k.eval("get_ipython().find_line_magic('msal_token').__doc__")
+        assert "%msal_token [-a ACCOUNT] [--force-refresh] [--claims CLAIMS]" in doc
+        assert "--no-sign-in" in doc and "--timeout TIMEOUT" in doc
+        login = k.eval("get_ipython().find_line_magic('msal_login').__doc__")
+        assert "--method {auto,device_code,broker}" in login

@@ -1,0 +1,117 @@
+"""Sign-in flows through the REST API of a real server, against the TLS emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+STORAGE = "https://storage.azure.com/.default"
+
+
+async def start_flow(api: Any, **body: Any) -> dict[str, Any]:
+    status, flow = await api("POST", "sign-ins", body)
+    assert status == 202, flow
+    assert flow["state"] == "pending"
+    assert flow["user_code"] and flow["verification_uri"].endswith("/devicelogin")
+    return flow
+
+
+async def wait_flow(api: Any, flow_id: str, wait: float = 10) -> dict[str, Any]:
+    for _ in range(6):
+        status, flow = await api("GET", f"sign-ins/{flow_id}", params={"wait": str(wait)})
+        assert status == 200, flow
+        if flow["state"] != "pending":
+            return flow
+    raise AssertionError("sign-in still pending")
+
+
+async def test_device_code_success_then_token(api: Any, msal_emulator: Any) -> None:
+    flow = await start_flow(api)
+    device_codes = list(msal_emulator._device_codes)
+    assert device_codes and not any(code in json.dumps(flow) for code in device_codes)
+    assert "pymsalruntime" in flow["fallback_reason"]  # auto fell back, and says why
+    msal_emulator.approve(flow["user_code"], username="ada@contoso.com")
+    done = await wait_flow(api, flow["id"])
+    assert done["state"] == "succeeded"
+    assert done["account"]["username"] == "ada@contoso.com"
+
+    status, body = await api("GET", "accounts")
+    assert status == 200
+    assert [a["username"] for a in body["accounts"]] == ["ada@contoso.com"]
+
+    status, token = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 200, token
+    assert token["access_token"] in msal_emulator.issued_access_tokens
+    assert token["account"]["username"] == "ada@contoso.com"
+    assert set(token) == {"access_token", "token_type", "expires_on", "scopes", "account"}
+
+
+async def test_declined(api: Any, msal_emulator: Any) -> None:
+    flow = await start_flow(api)
+    msal_emulator.decline(flow["user_code"])
+    done = await wait_flow(api, flow["id"])
+    assert done["state"] == "failed"
+    assert done["error"]["error"] == "sign_in_declined"
+    assert (await api("GET", "accounts"))[1]["accounts"] == []
+
+
+async def test_expired(api: Any, msal_emulator: Any) -> None:
+    flow = await start_flow(api)
+    msal_emulator.expire(flow["user_code"])
+    done = await wait_flow(api, flow["id"])
+    assert done["state"] == "expired"
+    assert done["error"]["error"] == "sign_in_expired"
+
+
+async def test_cancelled(api: Any, msal_emulator: Any, msal_service: Any) -> None:
+    flow = await start_flow(api)
+    status, cancelled = await api("DELETE", f"sign-ins/{flow['id']}")
+    assert status == 200 and cancelled["state"] == "cancelled"
+    msal_emulator.approve(flow["user_code"])  # too late: the flow stays cancelled
+    await asyncio.sleep(1.5)
+    status, later = await api("GET", f"sign-ins/{flow['id']}")
+    assert later["state"] == "cancelled"
+    assert later["error"]["error"] == "sign_in_cancelled"
+    status, listed = await api("GET", "sign-ins")
+    assert [f["state"] for f in listed["sign_ins"]] == ["cancelled"]
+
+
+async def test_two_concurrent_flows(api: Any, msal_emulator: Any) -> None:
+    first, second = await asyncio.gather(start_flow(api), start_flow(api))
+    assert first["user_code"] != second["user_code"]
+    msal_emulator.approve(second["user_code"], username="grace@contoso.com")
+    msal_emulator.approve(first["user_code"], username="ada@contoso.com")
+    done = await asyncio.gather(wait_flow(api, first["id"]), wait_flow(api, second["id"]))
+    assert [d["account"]["username"] for d in done] == ["ada@contoso.com", "grace@contoso.com"]
+    status, body = await api("GET", "accounts")
+    assert sorted(a["username"] for a in body["accounts"]) == ["ada@contoso.com", "grace@contoso.com"]
+
+    # With two accounts a token request must name one.
+    status, err = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 400 and "account" in err["message"]
+    status, token = await api("POST", "token", {"scopes": [STORAGE], "account": "grace@contoso.com"})
+    assert status == 200 and token["account"]["username"] == "grace@contoso.com"
+
+
+async def test_status_reports_broker_unavailable(api: Any) -> None:
+    status, body = await api("GET", "status")
+    assert status == 200
+    assert body["broker"] == {
+        "available": False,
+        "reason": "pymsalruntime is not installed (pip install 'jupyter-msal[broker]')",
+    }
+    assert body["sign_in_methods"] == ["device_code"]
+    status, err = await api("POST", "sign-ins", {"method": "broker"})
+    assert status == 409 and err["error"] == "broker_unavailable"
+    assert "pymsalruntime" in err["message"]
+
+
+@pytest.mark.parametrize("msal_extra_env", [{"JUPYTER_MSAL_BROKER": "always"}])
+async def test_broker_always_is_a_clear_error(api: Any) -> None:
+    status, err = await api("POST", "sign-ins", {})
+    assert status == 409
+    assert err["error"] == "broker_unavailable"
+    assert "JupyterMsal.broker is 'always'" in err["message"]

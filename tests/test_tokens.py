@@ -1,0 +1,188 @@
+"""Token requests through the REST API: refresh, single flight, faults, a hanging identity provider."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+STORAGE = "https://storage.azure.com/.default"
+GRAPH = "https://graph.microsoft.com/.default"
+
+
+async def sign_in(api: Any, emulator: Any, username: str = "ada@contoso.com") -> dict[str, Any]:
+    """Start a device-code sign-in, approve it at the emulator, wait for it."""
+    status, flow = await api("POST", "sign-ins", {})
+    assert status == 202, flow
+    emulator.approve(flow["user_code"], username=username)
+    for _ in range(6):
+        status, flow = await api("GET", f"sign-ins/{flow['id']}", params={"wait": "10"})
+        if flow["state"] != "pending":
+            break
+    assert flow["state"] == "succeeded", flow
+    return flow
+
+
+async def test_cached_token_makes_no_idp_call(api: Any, msal_emulator: Any) -> None:
+    await sign_in(api, msal_emulator)
+    status, first = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 200
+    msal_emulator.reset_counts()
+    status, second = await api("POST", "token", {"scopes": [STORAGE]})
+    assert second["access_token"] == first["access_token"]
+    assert msal_emulator.counts["token"] == 0
+
+    status, forced = await api("POST", "token", {"scopes": [STORAGE], "force_refresh": True})
+    assert status == 200 and forced["access_token"] != first["access_token"]
+    assert msal_emulator.counts["grant:refresh_token"] == 1
+
+
+async def test_silent_refresh_on_expiry(api: Any, msal_emulator: Any) -> None:
+    await sign_in(api, msal_emulator)
+    # 303 s: usable for ~3 s under both our 300 s margin and msal's own 5 minute one.
+    msal_emulator.access_token_lifetime = 303
+    status, first = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 200
+    await asyncio.sleep(3.5)
+    msal_emulator.reset_counts()
+    status, second = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 200
+    assert second["access_token"] != first["access_token"]
+    assert second["access_token"] in msal_emulator.issued_access_tokens
+    assert msal_emulator.counts["grant:refresh_token"] == 1
+
+
+async def test_fifty_concurrent_requests_one_refresh(api: Any, msal_emulator: Any) -> None:
+    await sign_in(api, msal_emulator)
+    msal_emulator.access_token_lifetime = 303
+    status, first = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 200
+    await asyncio.sleep(3.5)  # now expired for every cache in front of the identity provider
+    msal_emulator.reset_counts()
+    msal_emulator.set_latency(0.5, endpoint="token")  # keep the refresh in flight a while
+    results = await asyncio.gather(
+        *(api("POST", "token", {"scopes": [STORAGE]}) for _ in range(50))
+    )
+    assert [status for status, _ in results] == [200] * 50
+    tokens = {body["access_token"] for _, body in results}
+    assert len(tokens) == 1 and first["access_token"] not in tokens
+    assert msal_emulator.counts["grant:refresh_token"] == 1
+    assert msal_emulator.counts["token"] == 1
+
+
+async def test_revoked_refresh_token_asks_to_sign_in_again(api: Any, msal_emulator: Any) -> None:
+    await sign_in(api, msal_emulator)
+    msal_emulator.revoke_refresh_tokens()
+    status, err = await api("POST", "token", {"scopes": [GRAPH], "force_refresh": True})
+    assert status == 401
+    assert err["error"] == "sign_in_required"
+    assert err["message"].startswith("Sign in again")
+    assert err["aadsts"]
+    status, _ = await api("GET", "status")
+    assert status == 200
+
+
+async def test_no_account_is_sign_in_required(api: Any) -> None:
+    status, err = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 401 and err["error"] == "sign_in_required"
+    assert err["scopes"] == [STORAGE]
+
+
+async def test_server_stays_responsive_while_idp_hangs(
+    api: Any, msal_emulator: Any, jp_fetch: Any
+) -> None:
+    await sign_in(api, msal_emulator)
+    msal_emulator.set_latency(10, endpoint="token")  # longer than http_timeout (8 s)
+    hanging = asyncio.ensure_future(
+        api("POST", "token", {"scopes": [STORAGE], "force_refresh": True})
+    )
+    await asyncio.sleep(0.3)
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        response = await jp_fetch("api", "status")
+        assert response.code == 200
+        status, _ = await api("GET", "status")
+        assert status == 200
+        status, _ = await api("GET", "accounts")
+        assert status == 200
+        timings.append(time.perf_counter() - started)
+    assert not hanging.done()
+    assert max(timings) < 1.0, timings
+    status, err = await hanging
+    assert status == 504
+    assert err["error"] == "identity_provider_unreachable"
+    assert "did not answer within 8 s" in err["message"]
+
+
+async def test_5xx_is_a_clear_error(api: Any, msal_emulator: Any) -> None:
+    await sign_in(api, msal_emulator)
+    msal_emulator.inject_error(status=503, endpoint="token", count=1)
+    status, err = await api("POST", "token", {"scopes": [GRAPH]})
+    assert status == 502, err
+    assert err["error"] == "identity_provider_error"
+    assert (await api("GET", "status"))[0] == 200
+
+
+async def test_non_json_body_is_a_clear_error(api: Any, msal_emulator: Any) -> None:
+    await sign_in(api, msal_emulator)
+    msal_emulator.inject_error(
+        status=200, body="<html>proxy error</html>", endpoint="token", count=1,
+        content_type="text/html",
+    )
+    status, err = await api("POST", "token", {"scopes": [GRAPH]})
+    assert status == 502, err
+    assert err["error"] == "identity_provider_error"
+    assert "<html>" not in err["message"] or "msal cannot use" in err["message"]
+    assert (await api("GET", "status"))[0] == 200
+
+
+@pytest.mark.parametrize(
+    "msal_extra_env", [{"JUPYTER_MSAL_ALLOWED_SCOPES": "https://storage.azure.com/*"}]
+)
+async def test_policy_forbids_scope(api: Any, msal_emulator: Any) -> None:
+    await sign_in(api, msal_emulator)
+    status, err = await api("POST", "token", {"scopes": [GRAPH]})
+    assert status == 403
+    assert err["error"] == "scope_not_allowed"
+    assert "JupyterMsal.allowed_scopes" in err["message"]
+    status, ok = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 200
+
+
+@pytest.mark.parametrize("msal_extra_env", [{"JUPYTER_MSAL_DEFAULT_SCOPES": GRAPH}])
+async def test_default_scopes(api: Any, msal_emulator: Any) -> None:
+    await sign_in(api, msal_emulator)
+    status, token = await api("POST", "token", {})
+    assert status == 200 and token["scopes"] == [GRAPH]
+
+
+async def test_sign_out_removes_refresh_token_from_disk(
+    api: Any, msal_emulator: Any, cache_file: Any
+) -> None:
+    await sign_in(api, msal_emulator, "ada@contoso.com")
+    await sign_in(api, msal_emulator, "grace@contoso.com")
+    status, _ = await api("POST", "token", {"scopes": [STORAGE], "account": "ada@contoso.com"})
+    assert status == 200
+    ada_refresh = [rt for rt in msal_emulator.issued_refresh_tokens if rt in cache_file.read_text()]
+    assert len(ada_refresh) == 2  # one current refresh token per account
+
+    status, body = await api("DELETE", "accounts/ada%40contoso.com")
+    assert status == 200
+    assert [a["username"] for a in body["removed"]] == ["ada@contoso.com"]
+    assert [a["username"] for a in body["accounts"]] == ["grace@contoso.com"]
+    text = cache_file.read_text()
+    remaining = [rt for rt in msal_emulator.issued_refresh_tokens if rt in text]
+    assert len(remaining) == 1
+    assert "ada@contoso.com" not in text
+
+    status, err = await api("POST", "token", {"scopes": [STORAGE], "account": "ada@contoso.com"})
+    assert status == 401
+    status, err = await api("DELETE", "accounts/nobody%40contoso.com")
+    assert status == 404 and err["error"] == "not_found"
+
+    status, body = await api("DELETE", "accounts")
+    assert status == 200 and body["accounts"] == []
+    assert not any(rt in cache_file.read_text() for rt in msal_emulator.issued_refresh_tokens)
