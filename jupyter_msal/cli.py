@@ -33,8 +33,13 @@ def _print_json(data: Any, out: TextIO) -> None:
 
 def _wait_for_sign_in(client: Any, flow: dict[str, Any], err: TextIO) -> dict[str, Any]:
     """Show the prompt on stderr and wait; Ctrl+C cancels the sign-in."""
-    err.write((flow.get("message") or f"Open {flow.get('verification_uri')} and enter "
-               f"{flow.get('user_code')}") + "\n")
+    err.write(
+        (
+            flow.get("message")
+            or f"Open {flow.get('verification_uri')} and enter {flow.get('user_code')}"
+        )
+        + "\n"
+    )
     if flow.get("fallback_reason"):
         err.write(f"(device code because {flow['fallback_reason']})\n")
     err.flush()
@@ -62,14 +67,17 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _print_json(status, out)
         return 0
     cfg, cache = status["config"], status["cache"]
+    protection = f"encrypted: {cache['encryption']}" if cache["encrypted"] else "NOT encrypted"
+    broker = status["broker"]
+    usernames = ", ".join(a["username"] for a in status["accounts"])
     lines = [
         f"jupyter-msal {status.get('version')} ({client.mode} mode, {status['mode']})",
         f"  authority:   {cfg.get('oidc_authority') or cfg.get('authority')}",
         f"  client id:   {cfg.get('client_id')}",
-        f"  cache:       {cache['path']} ({'encrypted: ' + cache['encryption'] if cache['encrypted'] else 'NOT encrypted'})",
-        f"  broker:      {'available' if status['broker']['available'] else 'unavailable: ' + str(status['broker']['reason'])}",
+        f"  cache:       {cache['path']} ({protection})",
+        f"  broker:      {'available' if broker['available'] else 'unavailable: ' + str(broker['reason'])}",
         f"  region:      {status['region']['note']}",
-        f"  accounts:    {', '.join(a['username'] for a in status['accounts']) or '(nobody signed in)'}",
+        f"  accounts:    {usernames or '(nobody signed in)'}",
     ]
     lines += [f"  warning:     {w}" for w in status.get("warnings", [])]
     out.write("\n".join(lines) + "\n")
@@ -108,8 +116,14 @@ def cmd_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _wait_for_sign_in(client, client.start_sign_in("auto", args.scope), err)
         token = client.token(args.scope, args.account, args.force_refresh, args.claims)
     if args.json:
-        _print_json({"access_token": str(token), "expires_on": int(token.expires_on),
-                     "scopes": list(token.scopes)}, out)
+        _print_json(
+            {
+                "access_token": str(token),
+                "expires_on": int(token.expires_on),
+                "scopes": list(token.scopes),
+            },
+            out,
+        )
     else:
         out.write(str(token) + "\n")
     return 0
@@ -165,13 +179,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_login)
 
     p = sub.add_parser("token", help="print an access token")
-    p.add_argument("--scope", "-s", action="append", default=[], metavar="SCOPE",
-                   help="scope (repeatable); default: JupyterMsal.default_scopes")
+    p.add_argument(
+        "--scope",
+        "-s",
+        action="append",
+        default=[],
+        metavar="SCOPE",
+        help="scope (repeatable); default: JupyterMsal.default_scopes",
+    )
     p.add_argument("--account", "-a", help="username or home_account_id")
     p.add_argument("--force-refresh", action="store_true", help="skip cached tokens")
     p.add_argument("--claims", help="claims challenge JSON from a resource")
-    p.add_argument("--no-sign-in", action="store_true",
-                   help="fail instead of signing in when needed")
+    p.add_argument(
+        "--no-sign-in", action="store_true", help="fail instead of signing in when needed"
+    )
     p.add_argument("--json", action="store_true", help="print token, expiry and scopes as JSON")
     p.set_defaults(func=cmd_token)
 
@@ -186,14 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="start Jupyter against the bundled Entra ID emulator")
     p.add_argument("--app", default="lab", choices=["lab", "notebook", "server"])
     p.add_argument("--port", type=int, default=8888)
-    p.add_argument("jupyter_args", nargs=argparse.REMAINDER,
-                   help="more arguments for jupyter (after --)")
+    p.add_argument(
+        "jupyter_args", nargs=argparse.REMAINDER, help="more arguments for jupyter (after --)"
+    )
     p.set_defaults(func=cmd_demo)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
-         err: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Entry point of ``jupyter-msal`` / ``jupyter msal``."""
     out, err = out or sys.stdout, err or sys.stderr
     args = build_parser().parse_args(argv)

@@ -231,7 +231,7 @@ class JupyterMsal(Configurable):
         return int(proposal["value"])
 
     def check(self) -> None:
-        """Validate values that need more than their type; raise :class:`ConfigError` naming the setting."""
+        """Check values that need more than their type; :class:`ConfigError` names the setting."""
         if not self.client_id.strip():
             raise ConfigError("client_id", "must not be empty")
         for name in ("authority", "oidc_authority"):
@@ -325,7 +325,10 @@ def load_settings(config: Config | None = None) -> JupyterMsal:
     merged = Config()
     for folder in reversed(jupyter_config_path()):
         for stem in ("jupyter_server_config", "jupyter_msal_config"):
-            for loader_cls, suffix in ((JSONFileConfigLoader, ".json"), (PyFileConfigLoader, ".py")):
+            for loader_cls, suffix in (
+                (JSONFileConfigLoader, ".json"),
+                (PyFileConfigLoader, ".py"),
+            ):
                 if not (Path(folder) / (stem + suffix)).is_file():
                     continue
                 try:

@@ -11,7 +11,7 @@ The tree::
     ├── CacheError                       the token cache cannot be used as configured
     ├── BadRequest                       malformed input from a client
     │   └── BodyTooLarge
-    ├── Forbidden                        authenticated but not allowed (e.g. browsers asking for tokens)
+    ├── Forbidden                        authenticated but not allowed (browsers asking for tokens)
     ├── ScopeNotAllowed                  the admin policy ``allowed_scopes`` forbids a scope
     ├── NotFound                         unknown account or sign-in
     ├── SignInRequired                   nobody signed in, or the refresh token no longer works
@@ -323,8 +323,11 @@ def error_from_msal_result(
                 **details,
             )
         if error == "bad_verification_code":
-            return SignInFailed("The identity provider did not recognise the sign-in code.",
-                                aadsts=aadsts, **details)
+            return SignInFailed(
+                "The identity provider did not recognise the sign-in code.",
+                aadsts=aadsts,
+                **details,
+            )
     if error in _SIGN_IN_AGAIN and not during_sign_in:
         claims = result.get("claims")
         return SignInRequired(

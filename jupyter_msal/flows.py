@@ -39,7 +39,11 @@ if TYPE_CHECKING:
 __all__ = ["FINISHED_FLOW_TTL", "METHODS", "SignInFlow", "SignInFlows"]
 
 PENDING, SUCCEEDED, FAILED, EXPIRED, CANCELLED = (
-    "pending", "succeeded", "failed", "expired", "cancelled",
+    "pending",
+    "succeeded",
+    "failed",
+    "expired",
+    "cancelled",
 )
 METHODS = ("auto", "device_code", "broker")
 #: Seconds a finished flow stays visible to clients before it is forgotten.
@@ -138,7 +142,9 @@ class SignInFlows:
     def _choose_method(self, requested: str) -> tuple[str, str | None]:
         settings, broker = self._service.settings, self._service.broker
         if requested not in METHODS:
-            raise BadRequest(f"Unknown sign-in method {requested!r}: use one of {', '.join(METHODS)}.")
+            raise BadRequest(
+                f"Unknown sign-in method {requested!r}: use one of {', '.join(METHODS)}."
+            )
         if settings.broker == "always" and not broker.available:
             raise BrokerUnavailable(
                 f"JupyterMsal.broker is 'always' but the broker is not available: {broker.reason}."
@@ -184,8 +190,10 @@ class SignInFlows:
         flow.message = device.get("message")
         flow.expires_on = float(device.get("expires_at") or time.time() + 900)
         threading.Thread(
-            target=self._poll_device_code, args=(flow, device),
-            name=f"jupyter-msal-sign-in-{flow.id}", daemon=True,
+            target=self._poll_device_code,
+            args=(flow, device),
+            name=f"jupyter-msal-sign-in-{flow.id}",
+            daemon=True,
         ).start()
 
     def _poll_device_code(self, flow: SignInFlow, device: dict[str, Any]) -> None:
@@ -196,8 +204,11 @@ class SignInFlows:
 
         try:
             result = self._service._call(
-                app.acquire_token_by_device_flow, device, exit_condition=stop,
-                scopes=flow.scopes, during_sign_in=True,
+                app.acquire_token_by_device_flow,
+                device,
+                exit_condition=stop,
+                scopes=flow.scopes,
+                during_sign_in=True,
             )
         except JupyterMsalError as err:
             self._finish_failed(flow, err)
@@ -209,7 +220,9 @@ class SignInFlows:
 
     def _start_broker(self, flow: SignInFlow) -> None:
         threading.Thread(
-            target=self._run_broker, args=(flow,), name=f"jupyter-msal-broker-{flow.id}",
+            target=self._run_broker,
+            args=(flow,),
+            name=f"jupyter-msal-broker-{flow.id}",
             daemon=True,
         ).start()
 
@@ -217,8 +230,10 @@ class SignInFlows:
         app = self._service.app
         try:
             result = self._service._call(
-                app.acquire_token_interactive, list(flow.scopes),
-                parent_window_handle=app.CONSOLE_WINDOW_HANDLE, scopes=flow.scopes,
+                app.acquire_token_interactive,
+                list(flow.scopes),
+                parent_window_handle=app.CONSOLE_WINDOW_HANDLE,
+                scopes=flow.scopes,
                 during_sign_in=True,
             )
         except JupyterMsalError as err:
@@ -230,8 +245,14 @@ class SignInFlows:
         if flow.cancel_requested:
             flow.cancel()
         elif isinstance(err, SignInExpired) or (flow.expires_on and flow.expires_on < time.time()):
-            flow.finish(EXPIRED, error=err if isinstance(err, SignInExpired) else SignInExpired(
-                "The sign-in code expired before it was used: start a new sign-in."))
+            flow.finish(
+                EXPIRED,
+                error=err
+                if isinstance(err, SignInExpired)
+                else SignInExpired(
+                    "The sign-in code expired before it was used: start a new sign-in."
+                ),
+            )
         else:
             flow.finish(FAILED, error=err)
         self._log.info("jupyter-msal: sign-in %s ended: %s", flow.id, flow.state)

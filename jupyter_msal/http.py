@@ -31,8 +31,9 @@ _IMDS_TIMEOUT = 2.0
 class GuardedSession(requests.Session):
     """A ``requests.Session`` with explicit ``verify``, default timeouts and a host allow-list.
 
-    ``requested_urls`` keeps the last 200 URLs asked for (scheme, host and path only), so
-    operators and tests can see where msal sent requests without any secret being recorded.
+    ``requested_urls`` keeps the last 200 URLs sent and ``refused_urls`` the last 200 refused
+    (scheme, host and path only), so operators and tests can see where msal sent requests
+    without any secret being recorded.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class GuardedSession(requests.Session):
         self.block_imds = block_imds
         self.log = log or logging.getLogger("jupyter_msal.http")
         self.requested_urls: collections.deque[str] = collections.deque(maxlen=200)
+        self.refused_urls: collections.deque[str] = collections.deque(maxlen=200)
 
     def host_allowed(self, host: str) -> bool:
         """True when ``host`` may be contacted under ``allowed_hosts``."""
@@ -65,17 +67,19 @@ class GuardedSession(requests.Session):
         parts = urlsplit(text_url)
         host = parts.hostname or ""
         safe_url = f"{parts.scheme}://{parts.netloc}{parts.path}"
-        self.requested_urls.append(safe_url)
         is_imds = host == IMDS_HOST
         if is_imds and self.block_imds:
+            self.refused_urls.append(safe_url)
             raise requests.ConnectionError(
                 "IMDS region probe skipped: JupyterMsal.azure_region is set explicitly"
             )
         if not self.host_allowed(host):
+            self.refused_urls.append(safe_url)
             self.log.warning("Refused a request to %s: not in JupyterMsal.allowed_hosts", host)
             raise requests.ConnectionError(
                 f"{host} is not in JupyterMsal.allowed_hosts; the request was not sent"
             )
+        self.requested_urls.append(safe_url)
         kwargs["verify"] = kwargs.get("verify") or self.verify
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = _IMDS_TIMEOUT if is_imds else self.default_timeout

@@ -15,7 +15,7 @@ __all__ = ["AccessToken", "Account", "normalize_scopes"]
 
 
 def normalize_scopes(scopes: Any) -> tuple[str, ...]:
-    """Scopes as a sorted tuple without duplicates; a single string may hold several, space-separated."""
+    """Scopes as a sorted tuple without duplicates; one string may hold several, space-separated."""
     if scopes is None:
         return ()
     if isinstance(scopes, str):

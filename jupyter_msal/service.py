@@ -149,12 +149,15 @@ class TokenService:
             if region == "auto":
                 region = msal.ConfidentialClientApplication.ATTEMPT_REGION_DISCOVERY
             return msal.ConfidentialClientApplication(
-                s.client_id, client_credential=self._client_credential(), azure_region=region,
+                s.client_id,
+                client_credential=self._client_credential(),
+                azure_region=region,
                 **common,
             )
         if self.broker.available:
             common.update(
-                enable_broker_on_windows=True, enable_broker_on_mac=True,
+                enable_broker_on_windows=True,
+                enable_broker_on_mac=True,
                 enable_broker_on_linux=True,
             )
         return msal.PublicClientApplication(s.client_id, **common)
@@ -279,7 +282,9 @@ class TokenService:
         return accounts
 
     def _account(self, raw: dict[str, Any]) -> Account:
-        return Account.from_msal(raw, authority=self.settings.oidc_authority or self.settings.authority)
+        return Account.from_msal(
+            raw, authority=self.settings.oidc_authority or self.settings.authority
+        )
 
     def _note_accounts(self, accounts: Sequence[Account]) -> None:
         ids = frozenset(a.home_account_id for a in accounts)
@@ -302,7 +307,8 @@ class TokenService:
                 if self._account(raw).matches(selector):
                     return raw
             raise SignInRequired(
-                f"{selector} is not signed in.", scopes=scopes,
+                f"{selector} is not signed in.",
+                scopes=scopes,
                 hint="Sign in as that account first (%msal_login or `jupyter msal login`).",
             )
         if not raw_accounts:
@@ -321,8 +327,7 @@ class TokenService:
             raise BadRequest("Name the account to sign out, or sign out of all accounts.")
         raw_accounts = self._msal_accounts()
         targets = [
-            raw for raw in raw_accounts
-            if all_accounts or self._account(raw).matches(account or "")
+            raw for raw in raw_accounts if all_accounts or self._account(raw).matches(account or "")
         ]
         if account and not targets:
             raise NotFound(f"No signed-in account matches {account!r}.")
@@ -395,7 +400,10 @@ class TokenService:
             future.set_result(token)
 
     def _prepare(
-        self, scopes: Sequence[str] | str | None, account: str | None, claims: str | None,
+        self,
+        scopes: Sequence[str] | str | None,
+        account: str | None,
+        claims: str | None,
         force_refresh: bool,
     ) -> _TokenKey:
         if account is not None and not isinstance(account, str):
@@ -430,7 +438,7 @@ class TokenService:
         force_refresh: bool = False,
         claims: str | None = None,
     ) -> AccessToken:
-        """Like :meth:`acquire_token`, for the event loop: hits answer at once, misses use the pool."""
+        """Like :meth:`acquire_token`, for the event loop: hits answer at once, misses use threads."""
         key = self._prepare(scopes, account, claims, force_refresh)
         if not force_refresh and not claims and (hit := self._cached(key)):
             return hit
@@ -456,12 +464,17 @@ class TokenService:
             return AccessToken(cached[0], cached[1], scopes, owner)
         result = self._call(
             app.acquire_token_silent_with_error,
-            list(scopes), raw, force_refresh=force, claims_challenge=claims, scopes=scopes,
+            list(scopes),
+            raw,
+            force_refresh=force,
+            claims_challenge=claims,
+            scopes=scopes,
         )
         if not result:
             raise SignInRequired(
                 f"Sign in again: no refresh token for {owner.username} can get this token.",
-                scopes=scopes, claims=claims,
+                scopes=scopes,
+                claims=claims,
             )
         return self._token_from(result, scopes, owner)
 
@@ -479,15 +492,19 @@ class TokenService:
         resource = scopes[0][: -len(".default")]
         from msal import TokenCache
 
-        query = {"home_account_id": raw_account.get("home_account_id"),
-                 "client_id": self.settings.client_id}
+        query = {
+            "home_account_id": raw_account.get("home_account_id"),
+            "client_id": self.settings.client_id,
+        }
         margin = time.time() + self.settings.token_refresh_margin
         for entry in self._cache.cache.search(TokenCache.CredentialType.ACCESS_TOKEN, query=query):
             targets = [t for t in entry.get("target", "").split() if t not in OIDC_SCOPES]
             if (
-                targets and all(t.startswith(resource) for t in targets)
+                targets
+                and all(t.startswith(resource) for t in targets)
                 and int(entry.get("expires_on", 0)) > margin
-                and entry.get("environment", "").lower() == str(raw_account.get("environment", "")).lower()
+                and entry.get("environment", "").lower()
+                == str(raw_account.get("environment", "")).lower()
             ):
                 return entry["secret"], int(entry["expires_on"])
         return None

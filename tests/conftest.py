@@ -33,7 +33,9 @@ def cache_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def msal_env(
-    msal_emulator: Any, cache_file: Path, monkeypatch: pytest.MonkeyPatch,
+    msal_emulator: Any,
+    cache_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
     msal_extra_env: dict[str, str],
 ) -> dict[str, str]:
     """Point jupyter-msal (server, kernels, CLI) at the emulator, with a throwaway cache."""
@@ -80,19 +82,32 @@ Api = Callable[..., Awaitable[tuple[int, Any]]]
 
 @pytest.fixture
 def api(jp_fetch: Any, msal_app: Any) -> Api:
-    """``await api("POST", "token", {"scopes": [...]})`` -> (status, JSON body); never raises on 4xx/5xx."""
+    """``await api("POST", "token", {"scopes": [...]})`` -> (status, JSON body); never raises."""
 
     async def call(
-        method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
-        raw: bytes | None = None, params: dict[str, str] | None = None,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        params: dict[str, str] | None = None,
         request_timeout: float = 30,
     ) -> tuple[int, Any]:
-        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        payload = (
+            raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        )
         if payload is None and method in {"POST", "PUT", "PATCH"}:
             payload = b""
         response = await jp_fetch(
-            "jupyter-msal", *path.split("/"), method=method, body=payload, headers=headers,
-            params=params, raise_error=False, request_timeout=request_timeout,
+            "jupyter-msal",
+            *path.split("/"),
+            method=method,
+            body=payload,
+            headers=headers,
+            params=params,
+            raise_error=False,
+            request_timeout=request_timeout,
             allow_nonstandard_methods=True,
         )
         text = response.body.decode() if response.body else ""

@@ -24,11 +24,10 @@ ENDPOINTS = [
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
-async def test_unauthenticated_is_403(
-    api: Any, method: str, path: str, msal_emulator: Any
-) -> None:
-    status, body = await api(method, path, {} if method == "POST" else None,
-                             headers={"Authorization": ""})
+async def test_unauthenticated_is_403(api: Any, method: str, path: str, msal_emulator: Any) -> None:
+    status, body = await api(
+        method, path, {} if method == "POST" else None, headers={"Authorization": ""}
+    )
     assert status == 403, body
     assert body["error"] == "forbidden"
     assert msal_emulator.counts["token"] == 0 and msal_emulator.counts["devicecode"] == 0
@@ -37,7 +36,9 @@ async def test_unauthenticated_is_403(
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
 async def test_wrong_kernel_secret_is_403(api: Any, method: str, path: str) -> None:
     status, body = await api(
-        method, path, {} if method == "POST" else None,
+        method,
+        path,
+        {} if method == "POST" else None,
         headers={"Authorization": "", "X-Jupyter-Msal-Secret": "not-the-secret"},
     )
     assert status == 403
@@ -67,35 +68,41 @@ async def test_browser_cookie_requests_need_xsrf_and_get_no_tokens(
     client = AsyncHTTPClient()
     base = f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
     login = await client.fetch(
-        f"{base}login?token={jp_serverapp.identity_provider.token}", follow_redirects=False,
+        f"{base}login?token={jp_serverapp.identity_provider.token}",
+        follow_redirects=False,
         raise_error=False,
     )
     cookies = "; ".join(c.split(";", 1)[0] for c in login.headers.get_list("Set-Cookie"))
     assert "_xsrf" in cookies or cookies, login.headers
     page = await client.fetch(f"{base}api/status", headers={"Cookie": cookies}, raise_error=False)
     assert page.code == 200
-    xsrf = next(
-        (c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("_xsrf=")), None
-    )
+    xsrf = next((c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("_xsrf=")), None)
     if xsrf is None:  # the server sets _xsrf on the first page it renders
         page = await client.fetch(f"{base}lab", headers={"Cookie": cookies}, raise_error=False)
         extra = [c.split(";", 1)[0] for c in page.headers.get_list("Set-Cookie")]
         cookies = "; ".join([cookies, *extra])
         xsrf = next(c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("_xsrf="))
 
-    ok = await client.fetch(f"{base}jupyter-msal/status", headers={"Cookie": cookies},
-                            raise_error=False)
+    ok = await client.fetch(
+        f"{base}jupyter-msal/status", headers={"Cookie": cookies}, raise_error=False
+    )
     assert ok.code == 200
 
     no_xsrf = await client.fetch(
-        f"{base}jupyter-msal/sign-ins", method="POST", body="{}", headers={"Cookie": cookies},
+        f"{base}jupyter-msal/sign-ins",
+        method="POST",
+        body="{}",
+        headers={"Cookie": cookies},
         raise_error=False,
     )
     assert no_xsrf.code == 403
 
     token = await client.fetch(
-        f"{base}jupyter-msal/token", method="POST", body=json.dumps({"scopes": [STORAGE]}),
-        headers={"Cookie": cookies, "X-XSRFToken": xsrf}, raise_error=False,
+        f"{base}jupyter-msal/token",
+        method="POST",
+        body=json.dumps({"scopes": [STORAGE]}),
+        headers={"Cookie": cookies, "X-XSRFToken": xsrf},
+        raise_error=False,
     )
     assert token.code == 403
     body = json.loads(token.body)
@@ -150,14 +157,13 @@ async def test_bad_sign_in_requests(api: Any) -> None:
     assert status == 400 and "Unknown field" in body["message"]
 
 
-async def test_token_answers_are_not_cached(
-    api: Any, msal_emulator: Any, jp_fetch: Any
-) -> None:
+async def test_token_answers_are_not_cached(api: Any, msal_emulator: Any, jp_fetch: Any) -> None:
     from test_tokens import sign_in
 
     await sign_in(api, msal_emulator)
-    response = await jp_fetch("jupyter-msal", "token", method="POST",
-                              body=json.dumps({"scopes": [STORAGE]}))
+    response = await jp_fetch(
+        "jupyter-msal", "token", method="POST", body=json.dumps({"scopes": [STORAGE]})
+    )
     assert response.headers["Cache-Control"] == "no-store"
     body = json.loads(response.body)
     assert "refresh_token" not in body and "id_token" not in body
@@ -169,6 +175,11 @@ async def test_openapi_document(api: Any) -> None:
     assert status == 200
     assert doc["openapi"].startswith("3.")
     assert set(doc["paths"]) == {
-        "/status", "/accounts", "/accounts/{account}", "/token", "/sign-ins",
-        "/sign-ins/{flow_id}", "/openapi.json",
+        "/status",
+        "/accounts",
+        "/accounts/{account}",
+        "/token",
+        "/sign-ins",
+        "/sign-ins/{flow_id}",
+        "/openapi.json",
     }

@@ -87,12 +87,17 @@ async def test_two_concurrent_flows(api: Any, msal_emulator: Any) -> None:
     done = await asyncio.gather(wait_flow(api, first["id"]), wait_flow(api, second["id"]))
     assert [d["account"]["username"] for d in done] == ["ada@contoso.com", "grace@contoso.com"]
     status, body = await api("GET", "accounts")
-    assert sorted(a["username"] for a in body["accounts"]) == ["ada@contoso.com", "grace@contoso.com"]
+    assert sorted(a["username"] for a in body["accounts"]) == [
+        "ada@contoso.com",
+        "grace@contoso.com",
+    ]
 
     # With two accounts a token request must name one.
     status, err = await api("POST", "token", {"scopes": [STORAGE]})
     assert status == 400 and "account" in err["message"]
-    status, token = await api("POST", "token", {"scopes": [STORAGE], "account": "grace@contoso.com"})
+    status, token = await api(
+        "POST", "token", {"scopes": [STORAGE], "account": "grace@contoso.com"}
+    )
     assert status == 200 and token["account"]["username"] == "grace@contoso.com"
 
 

@@ -1,4 +1,4 @@
-"""Token requests through the REST API: refresh, single flight, faults, a hanging identity provider."""
+"""Token requests through the REST API: refresh, single flight, faults, a hanging IdP."""
 
 from __future__ import annotations
 
@@ -129,7 +129,10 @@ async def test_5xx_is_a_clear_error(api: Any, msal_emulator: Any) -> None:
 async def test_non_json_body_is_a_clear_error(api: Any, msal_emulator: Any) -> None:
     await sign_in(api, msal_emulator)
     msal_emulator.inject_error(
-        status=200, body="<html>proxy error</html>", endpoint="token", count=1,
+        status=200,
+        body="<html>proxy error</html>",
+        endpoint="token",
+        count=1,
         content_type="text/html",
     )
     status, err = await api("POST", "token", {"scopes": [GRAPH]})
@@ -148,7 +151,7 @@ async def test_policy_forbids_scope(api: Any, msal_emulator: Any) -> None:
     assert status == 403
     assert err["error"] == "scope_not_allowed"
     assert "JupyterMsal.allowed_scopes" in err["message"]
-    status, ok = await api("POST", "token", {"scopes": [STORAGE]})
+    status, _ = await api("POST", "token", {"scopes": [STORAGE]})
     assert status == 200
 
 

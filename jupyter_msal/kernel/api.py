@@ -159,6 +159,15 @@ def _fetch(
 ) -> AccessToken:
     scopes = _flatten(raw_scopes)
     claims_json = normalize_claims(claims)
+    if not force_refresh and claims_json is None:
+        # Another spelling of the same scopes ("a b", ("b", "a"), ["a", "b"]) may be kept.
+        hit = _cache.get((scopes, account))
+        if hit is not None and hit[1] > _time():
+            try:
+                _cache[(raw_scopes, account)] = hit
+            except TypeError:  # unhashable spelling: nothing to remember it by
+                pass
+            return hit[0]
     client = get_client()
     try:
         token = client.token(scopes, account, force_refresh, claims_json)

@@ -31,7 +31,7 @@ class JupyterMsalApp(ExtensionApp):
     kernel_secret: str = ""
 
     def initialize_settings(self) -> None:
-        """Read and check the settings, open the cache, build the service (fail loudly if invalid)."""
+        """Read and check the settings, open the cache, build the service (fail loudly)."""
         try:
             settings = JupyterMsal(parent=self.serverapp)
             self.service = TokenService(settings, log=self.log)
@@ -47,8 +47,10 @@ class JupyterMsalApp(ExtensionApp):
         status = self.service.status()
         self.log.info(
             "jupyter-msal: %s mode, authority %s, cache %s (%s)",
-            status["mode"], settings.oidc_authority or settings.authority,
-            status["cache"]["path"], status["cache"]["encryption"],
+            status["mode"],
+            settings.oidc_authority or settings.authority,
+            status["cache"]["path"],
+            status["cache"]["encryption"],
         )
 
     def initialize_handlers(self) -> None:

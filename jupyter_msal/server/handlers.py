@@ -7,7 +7,6 @@ jupyter_server. :func:`error_body` is the one place errors become HTTP answers.
 
 from __future__ import annotations
 
-import functools
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -28,8 +27,13 @@ __all__ = ["KERNEL_SECRET_HEADER", "MAX_BODY_BYTES", "error_body", "make_routes"
 KERNEL_SECRET_HEADER = "X-Jupyter-Msal-Secret"
 MAX_BODY_BYTES = 64 * 1024
 MAX_WAIT_SECONDS = 30.0
-_HTTP_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-               413: "body_too_large"}
+_HTTP_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+}
 
 H = TypeVar("H", bound="MsalHandler")
 
@@ -41,9 +45,14 @@ def error_body(err: BaseException) -> tuple[int, dict[str, Any]]:
     if isinstance(err, web.HTTPError):
         status = err.status_code
         message = err.log_message % err.args if err.log_message and err.args else err.log_message
-        return status, {"error": _HTTP_CODES.get(status, "error"),
-                        "message": message or err.reason or f"HTTP {status}"}
-    return 500, {"error": "internal_error", "message": "Internal error in jupyter-msal; see the server log."}
+        return status, {
+            "error": _HTTP_CODES.get(status, "error"),
+            "message": message or err.reason or f"HTTP {status}",
+        }
+    return 500, {
+        "error": "internal_error",
+        "message": "Internal error in jupyter-msal; see the server log.",
+    }
 
 
 class _KernelAuthorizer:
@@ -103,8 +112,13 @@ class MsalHandler(APIHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Expected errors are logged in one line, without a traceback."""
         if isinstance(value, JupyterMsalError):
-            self.log.info("jupyter-msal: %s %s -> %s: %s", self.request.method,
-                          self.request.path, value.http_status, value.message)
+            self.log.info(
+                "jupyter-msal: %s %s -> %s: %s",
+                self.request.method,
+                self.request.path,
+                value.http_status,
+                value.message,
+            )
             return
         super().log_exception(typ, value, tb)
 
@@ -200,11 +214,13 @@ class AccountsHandler(MsalHandler):
             self.service.sign_out, selector, all_accounts=selector is None
         )
         accounts = await self.service.run_blocking(self.service.list_accounts)
-        self.reply({
-            "removed": [a.to_dict() for a in removed],
-            "accounts": [a.to_dict() for a in accounts],
-            "revision": self.service.revision,
-        })
+        self.reply(
+            {
+                "removed": [a.to_dict() for a in removed],
+                "accounts": [a.to_dict() for a in accounts],
+                "revision": self.service.revision,
+            }
+        )
 
 
 class TokenHandler(MsalHandler):
@@ -269,7 +285,9 @@ class OpenAPIHandler(MsalHandler):
         self.reply(openapi_document(self.base_url))
 
 
-def make_routes(service: TokenService, kernel_secret: str) -> list[tuple[str, type, dict[str, Any]]]:
+def make_routes(
+    service: TokenService, kernel_secret: str
+) -> list[tuple[str, type, dict[str, Any]]]:
     """URL patterns (relative to base_url) with the handler kwargs."""
     kwargs = {"service": service, "kernel_secret": kernel_secret}
     prefix = r"/jupyter-msal"
@@ -279,6 +297,6 @@ def make_routes(service: TokenService, kernel_secret: str) -> list[tuple[str, ty
         (rf"{prefix}/accounts/([^/]+)", AccountsHandler, kwargs),
         (rf"{prefix}/token", TokenHandler, kwargs),
         (rf"{prefix}/sign-ins", SignInsHandler, kwargs),
-        (rf"{prefix}/sign-ins/([A-Za-z0-9_-]+)", SignInHandler, kwargs),
+        (rf"{prefix}/sign-ins/([^/]+)", SignInHandler, kwargs),
         (rf"{prefix}/openapi.json", OpenAPIHandler, kwargs),
     ]

@@ -11,15 +11,20 @@ __all__ = ["openapi_document"]
 _STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _ACCOUNT = {
     "type": "object",
-    "properties": {k: {"type": "string"} for k in
-                   ("home_account_id", "username", "tenant_id", "environment", "authority")},
+    "properties": {
+        k: {"type": "string"}
+        for k in ("home_account_id", "username", "tenant_id", "environment", "authority")
+    },
 }
 _ERROR = {
     "type": "object",
     "required": ["error", "message"],
     "properties": {
-        "error": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": "string"},
-        "aadsts": {"type": "string"}, "setting": {"type": "string"},
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "hint": {"type": "string"},
+        "aadsts": {"type": "string"},
+        "setting": {"type": "string"},
     },
 }
 _FLOW = {
@@ -28,8 +33,10 @@ _FLOW = {
     "properties": {
         "id": {"type": "string"},
         "method": {"type": "string", "enum": ["device_code", "broker"]},
-        "state": {"type": "string",
-                  "enum": ["pending", "succeeded", "failed", "expired", "cancelled"]},
+        "state": {
+            "type": "string",
+            "enum": ["pending", "succeeded", "failed", "expired", "cancelled"],
+        },
         "user_code": {"type": ["string", "null"]},
         "verification_uri": {"type": ["string", "null"]},
         "message": {"type": ["string", "null"]},
@@ -59,13 +66,19 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 _ACCOUNTS_REPLY = {
     "type": "object",
-    "properties": {"accounts": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}},
-                   "revision": {"type": "integer"}},
+    "properties": {
+        "accounts": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}},
+        "revision": {"type": "integer"},
+    },
 }
-_ACCOUNT_PARAM = {"name": "account", "in": "path", "required": True,
-                  "description": "home_account_id or username", "schema": {"type": "string"}}
-_FLOW_PARAM = {"name": "flow_id", "in": "path", "required": True,
-               "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}}
+_ACCOUNT_PARAM = {
+    "name": "account",
+    "in": "path",
+    "required": True,
+    "description": "home_account_id or username",
+    "schema": {"type": "string"},
+}
+_FLOW_PARAM = {"name": "flow_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def openapi_document(base_url: str = "/") -> dict[str, Any]:
@@ -90,49 +103,85 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
         },
         "security": [{"jupyterToken": []}, {"kernelSecret": []}],
         "paths": {
-            "/status": {"get": {"summary": "Non-secret configuration and state",
-                                "responses": {"200": _json({"type": "object"}), **_errors(403)}}},
+            "/status": {
+                "get": {
+                    "summary": "Non-secret configuration and state",
+                    "responses": {"200": _json({"type": "object"}), **_errors(403)},
+                }
+            },
             "/accounts": {
-                "get": {"summary": "Signed-in accounts",
-                        "responses": {"200": _json(_ACCOUNTS_REPLY), **_errors(403)}},
-                "delete": {"summary": "Sign out of all accounts",
-                           "responses": {"200": _json({"type": "object"}), **_errors(403)}},
+                "get": {
+                    "summary": "Signed-in accounts",
+                    "responses": {"200": _json(_ACCOUNTS_REPLY), **_errors(403)},
+                },
+                "delete": {
+                    "summary": "Sign out of all accounts",
+                    "responses": {"200": _json({"type": "object"}), **_errors(403)},
+                },
             },
             "/accounts/{account}": {
                 "parameters": [_ACCOUNT_PARAM],
-                "get": {"summary": "One account",
-                        "responses": {"200": _json("Account"), **_errors(403, 404)}},
-                "delete": {"summary": "Sign out of one account",
-                           "responses": {"200": _json({"type": "object"}), **_errors(403, 404)}},
-            },
-            "/token": {"post": {
-                "summary": "An access token (kernels, terminals and API-token clients only)",
-                "requestBody": _body({
-                    "type": "object", "additionalProperties": False,
-                    "properties": {"scopes": _STRING_LIST, "account": {"type": "string"},
-                                   "force_refresh": {"type": "boolean"},
-                                   "claims": {"type": "string"}},
-                }),
-                "responses": {
-                    "200": _json({"type": "object", "required": ["access_token", "expires_on"],
-                                  "properties": {"access_token": {"type": "string"},
-                                                 "token_type": {"type": "string"},
-                                                 "expires_on": {"type": "integer"},
-                                                 "scopes": _STRING_LIST}}),
-                    **_errors(400, 401, 403, 413, 502, 504),
+                "get": {
+                    "summary": "One account",
+                    "responses": {"200": _json("Account"), **_errors(403, 404)},
                 },
-            }},
+                "delete": {
+                    "summary": "Sign out of one account",
+                    "responses": {"200": _json({"type": "object"}), **_errors(403, 404)},
+                },
+            },
+            "/token": {
+                "post": {
+                    "summary": "An access token (kernels, terminals and API-token clients only)",
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "scopes": _STRING_LIST,
+                                "account": {"type": "string"},
+                                "force_refresh": {"type": "boolean"},
+                                "claims": {"type": "string"},
+                            },
+                        }
+                    ),
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["access_token", "expires_on"],
+                                "properties": {
+                                    "access_token": {"type": "string"},
+                                    "token_type": {"type": "string"},
+                                    "expires_on": {"type": "integer"},
+                                    "scopes": _STRING_LIST,
+                                },
+                            }
+                        ),
+                        **_errors(400, 401, 403, 413, 502, 504),
+                    },
+                }
+            },
             "/sign-ins": {
-                "get": {"summary": "Sign-ins in progress or recently finished",
-                        "responses": {"200": _json({"type": "object"}), **_errors(403)}},
+                "get": {
+                    "summary": "Sign-ins in progress or recently finished",
+                    "responses": {"200": _json({"type": "object"}), **_errors(403)},
+                },
                 "post": {
                     "summary": "Start a sign-in",
-                    "requestBody": _body({
-                        "type": "object", "additionalProperties": False,
-                        "properties": {"method": {"type": "string",
-                                                  "enum": ["auto", "device_code", "broker"]},
-                                       "scopes": _STRING_LIST},
-                    }),
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "method": {
+                                    "type": "string",
+                                    "enum": ["auto", "device_code", "broker"],
+                                },
+                                "scopes": _STRING_LIST,
+                            },
+                        }
+                    ),
                     "responses": {"202": _json("SignIn"), **_errors(400, 403, 409, 413, 502, 504)},
                 },
             },
@@ -140,14 +189,23 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                 "parameters": [_FLOW_PARAM],
                 "get": {
                     "summary": "One sign-in; with wait=S, answers when it finishes or after S s",
-                    "parameters": [{"name": "wait", "in": "query", "required": False,
-                                    "schema": {"type": "number", "minimum": 0, "maximum": 30}}],
+                    "parameters": [
+                        {
+                            "name": "wait",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "number", "minimum": 0, "maximum": 30},
+                        }
+                    ],
                     "responses": {"200": _json("SignIn"), **_errors(400, 403, 404)},
                 },
-                "delete": {"summary": "Cancel a sign-in",
-                           "responses": {"200": _json("SignIn"), **_errors(403, 404)}},
+                "delete": {
+                    "summary": "Cancel a sign-in",
+                    "responses": {"200": _json("SignIn"), **_errors(403, 404)},
+                },
             },
-            "/openapi.json": {"get": {"summary": "This document",
-                                      "responses": {"200": _json({"type": "object"})}}},
+            "/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": _json({"type": "object"})}}
+            },
         },
     }

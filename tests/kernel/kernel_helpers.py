@@ -173,13 +173,25 @@ class Kernel:
             self._on_shutdown()
 
 
+def wait_for_new_code(emulator: Any, known: set[str], timeout: float = 30) -> str:
+    """The first device code that becomes pending and is not in ``known``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fresh = [c for c in emulator.pending_user_codes() if c not in known]
+        if fresh:
+            return fresh[-1]
+        time.sleep(0.05)
+    raise TimeoutError("no new device code")
+
+
 def approve_when_pending(
     emulator: Any, username: str = ADA, timeout: float = 30
 ) -> threading.Thread:
-    """Approve the next device code at the emulator from a helper thread; ``.code`` holds it."""
+    """Approve the next NEW device code from a helper thread; ``.code`` holds it."""
+    known = set(emulator.pending_user_codes())
 
     def run() -> None:
-        code = emulator.wait_for_user_code(timeout)
+        code = wait_for_new_code(emulator, known, timeout)
         thread.code = code  # type: ignore[attr-defined]
         emulator.approve(code, username=username)
 

@@ -6,7 +6,15 @@ import json
 import time
 from typing import Any
 
-from kernel_helpers import ADA, GRAPH, STORAGE, JupyterServer, approve_when_pending, sha
+from kernel_helpers import (
+    ADA,
+    GRAPH,
+    STORAGE,
+    JupyterServer,
+    approve_when_pending,
+    sha,
+    wait_for_new_code,
+)
 
 
 def _issued(emulator: Any) -> set[str]:
@@ -111,8 +119,9 @@ def test_interrupt_cancels_the_sign_in(signed_out: JupyterServer, emulator: Any)
     server = signed_out
     with server.kernel() as k:
         k.ok("%load_ext jupyter_msal")
+        known = set(emulator.pending_user_codes())
         msg_id = k.client.execute(f"tok = %msal_token {STORAGE}")
-        code = emulator.wait_for_user_code(30)
+        code = wait_for_new_code(emulator, known)
         time.sleep(0.5)  # the cell is now waiting in GET sign-ins/{id}?wait=...
         server.interrupt(k)
         reply = k.client.get_shell_msg(timeout=30)
@@ -140,8 +149,10 @@ def test_interrupt_output_is_one_line(signed_out: JupyterServer, emulator: Any) 
         k.ok("%load_ext jupyter_msal")
         import threading
 
+        known = set(emulator.pending_user_codes())
+
         def interrupt_when_pending() -> None:
-            emulator.wait_for_user_code(30)
+            wait_for_new_code(emulator, known)
             time.sleep(0.5)
             server.interrupt(k)
 
@@ -227,9 +238,9 @@ def test_accounts_login_logout_magics(signed_out: JupyterServer, emulator: Any) 
 
         # $variables expand; JSON needs no escaping.
         k.ok(f"scopes = [{STORAGE!r}]; who = 'grace@contoso.com'")
-        emulator.reset_counts()
         k.ok("t = %msal_token $scopes --account $who")
         assert k.eval("t.account.username") == "grace@contoso.com"
+        emulator.reset_counts()
         claims = json.dumps({"access_token": {"xms_cc": {"values": ["cp1"]}}})
         k.ok(f"t2 = %msal_token $scopes -a $who --claims '{claims}'")
         assert emulator.counts["token"] == 1  # claims skip every cache

@@ -1,0 +1,200 @@
+"""The server-mode HTTP client and the magics' plumbing, in this process."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from kernel_helpers import JupyterServer
+
+from jupyter_msal.errors import Forbidden, JupyterMsalError, ServerUnavailable
+from jupyter_msal.kernel import client, magics
+
+
+def test_keep_alive_connection_is_reused(server: JupyterServer) -> None:
+    env = server.kernel_env()
+    c = client.ServerClient(env["JUPYTER_MSAL_SERVER_URL"], env["JUPYTER_MSAL_SERVER_SECRET"])
+    assert c.status()["mode"] == "user"
+    (conn,) = c._idle
+    sock = conn.sock
+    for _ in range(5):
+        assert c.accounts() == [] or isinstance(c.accounts(), list)
+    assert c._idle == [conn] and conn.sock is sock
+    c.close()
+    assert c._idle == []
+
+
+def test_jupyter_token_authentication(server: JupyterServer) -> None:
+    c = client.ServerClient(server.url, jupyter_token=server.token)
+    assert c.status()["mode"] == "user"
+
+
+def test_wrong_secret_is_forbidden(server: JupyterServer) -> None:
+    c = client.ServerClient(server.url, "not-the-secret")
+    with pytest.raises(Forbidden) as info:
+        c.status()
+    assert "\n" not in str(info.value)
+
+
+def test_unreachable_server() -> None:
+    c = client.ServerClient("http://127.0.0.1:9/base/", "s")
+    with pytest.raises(ServerUnavailable) as info:
+        c.status()
+    message = str(info.value)
+    assert message.startswith("The Jupyter server at http://127.0.0.1:9/base/ cannot be reached")
+    assert "restart this kernel" in message and "JUPYTER_MSAL_SERVER_URL" in message
+    with pytest.raises(ServerUnavailable, match="is not an http"):
+        client.ServerClient("ftp://x/", "s")
+
+
+class FlakyServer:
+    """HTTP/1.1 that drops every connection after one answer, without saying so."""
+
+    def __init__(self, status: int = 200, body: bytes = b'{"mode": "user"}') -> None:
+        self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                outer.paths.append(self.path)
+                outer.headers.append(dict(self.headers))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True  # stale keep-alive on the client side
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/some/base/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def flaky() -> Iterator[FlakyServer]:
+    srv = FlakyServer()
+    try:
+        yield srv
+    finally:
+        srv.close()
+
+
+def test_stale_keep_alive_is_retried_once(flaky: FlakyServer) -> None:
+    c = client.ServerClient(flaky.url, "the-secret")
+    for _ in range(3):
+        assert c.status() == {"mode": "user"}
+    assert flaky.paths == ["/some/base/jupyter-msal/status"] * 3
+    assert all(h["X-Jupyter-Msal-Secret"] == "the-secret" for h in flaky.headers)
+
+
+def test_server_without_the_extension() -> None:
+    srv = FlakyServer(status=404, body=b"<html>404</html>")
+    try:
+        with pytest.raises(ServerUnavailable, match="has no jupyter-msal extension"):
+            client.ServerClient(srv.url, "s").status()
+    finally:
+        srv.close()
+
+
+def test_get_client_picks_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    client.reset_client(None)
+    try:
+        monkeypatch.setenv("JUPYTER_MSAL_SERVER_URL", "http://127.0.0.1:1234/")
+        monkeypatch.setenv("JUPYTER_MSAL_SERVER_SECRET", "s")
+        server_mode = client.get_client()
+        assert isinstance(server_mode, client.ServerClient) and client.get_client() is server_mode
+        client.reset_client(None)
+        monkeypatch.delenv("JUPYTER_MSAL_SERVER_URL")
+        direct = client.get_client()
+        assert isinstance(direct, client.DirectClient) and direct.mode == "direct"
+        assert direct._service is None  # nothing (msal) is loaded until first use
+    finally:
+        client.reset_client(None)
+
+
+# -- magics plumbing (an in-process IPython shell) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ip() -> Any:
+    from IPython.testing.globalipapp import start_ipython
+
+    return start_ipython()
+
+
+def test_dollar_expansion() -> None:
+    ns = {"scopes": ["a", "b"], "who": "ada", "n": 3}
+    assert magics._expand(["$scopes", "-a", "$who", "$n", "$$literal", "x$y"], ns) == [
+        "a",
+        "b",
+        "-a",
+        "ada",
+        "3",
+        "$literal",
+        "x$y",
+    ]
+    with pytest.raises(UsageError, match="no variable named 'nope'"):
+        magics._expand(["$nope"], ns)
+
+
+def test_load_and_unload_extension(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    seen: list[str] = []
+
+    def theirs(
+        shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> Any:
+        seen.append(str(value))
+        return []
+
+    ip.set_custom_exc((KeyError,), theirs)
+    ip.run_line_magic("load_ext", "jupyter_msal")
+    try:
+        assert {"msal_token", "msal_accounts", "msal_login", "msal_logout"} <= set(
+            ip.magics_manager.magics["line"]
+        )
+        capsys.readouterr()
+        ip.run_cell(
+            "from jupyter_msal.errors import ScopeNotAllowed\n"
+            "def deep():\n    raise ScopeNotAllowed('The scope x is not allowed.', hint='Ask.')\n"
+            "deep()"
+        )
+        out = capsys.readouterr().out
+        assert out.strip().splitlines() == [
+            "\x1b[0;31mERROR:\x1b[0m The scope x is not allowed. Ask."
+        ]
+        ip.run_cell("raise KeyError('still theirs')")
+        assert seen == ["'still theirs'"]
+        ip.run_cell("raise ValueError('plain')")
+        assert "Traceback" in capsys.readouterr().out
+        with pytest.raises(UsageError, match="unrecognized arguments: --nope"):
+            ip.run_line_magic("msal_token", "s --nope")
+        with pytest.raises(UsageError, match="--timeout must be zero or more"):
+            ip.run_line_magic("msal_token", "s --timeout -1")
+    finally:
+        ip.run_line_magic("unload_ext", "jupyter_msal")
+    assert "msal_token" not in ip.magics_manager.magics["line"]
+    assert ip.custom_exceptions == (KeyError,)
+    ip.run_cell("raise KeyError('after unload')")
+    assert seen[-1] == "'after unload'"
+    ip.set_custom_exc((), None)
+
+
+def test_jupyter_msal_errors_are_single_lines() -> None:
+    # Every message the kernel shows is str(error): one line, with the hint.
+    err = JupyterMsalError("Something failed.", hint="Do this.", aadsts="50076")
+    assert str(err) == "Something failed. (AADSTS50076) Do this."
+    assert json.dumps(err.to_dict()).count("\\n") == 0

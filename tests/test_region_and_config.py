@@ -1,0 +1,221 @@
+"""Settings: environment defaults, validation, secrets hidden; regions honestly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from traitlets.config import Config
+
+from jupyter_msal.config import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, JupyterMsal, load_settings
+from jupyter_msal.errors import ConfigError, IdentityProviderUnreachable
+from jupyter_msal.http import GuardedSession
+from jupyter_msal.service import TokenService
+
+APP_SCOPE = "https://management.azure.com/.default"
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith("JUPYTER_MSAL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path))
+    settings = JupyterMsal()
+    assert settings.client_id == DEFAULT_CLIENT_ID == "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+    assert settings.authority == DEFAULT_AUTHORITY
+    assert settings.cache_path == str(tmp_path / "msal" / "token_cache.bin")
+    settings.check()
+
+
+def test_environment_defaults_and_config_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTER_MSAL_DEFAULT_SCOPES", "a/.default, b/.default")
+    monkeypatch.setenv("JUPYTER_MSAL_ALLOWED_SCOPES", '["x/*", "y"]')
+    monkeypatch.setenv("JUPYTER_MSAL_INSTANCE_DISCOVERY", "false")
+    monkeypatch.setenv("JUPYTER_MSAL_HTTP_TIMEOUT", "2.5")
+    monkeypatch.setenv("JUPYTER_MSAL_CLIENT_ID", "from-env")
+    settings = JupyterMsal(config=Config({"JupyterMsal": {"client_id": "from-config"}}))
+    assert settings.default_scopes == ["a/.default", "b/.default"]
+    assert settings.allowed_scopes == ["x/*", "y"]
+    assert settings.instance_discovery is False
+    assert settings.http_timeout == 2.5
+    assert settings.client_id == "from-config"  # config wins over the environment
+
+
+@pytest.mark.parametrize(
+    ("env", "setting", "words"),
+    [
+        ({"JUPYTER_MSAL_HTTP_TIMEOUT": "soon"}, "http_timeout", "JUPYTER_MSAL_HTTP_TIMEOUT"),
+        ({"JUPYTER_MSAL_HTTP_TIMEOUT": "0"}, "http_timeout", "between 0 and 600"),
+        ({"JUPYTER_MSAL_BROKER": "sometimes"}, "broker", "JUPYTER_MSAL_BROKER"),
+        ({"JUPYTER_MSAL_INSTANCE_DISCOVERY": "perhaps"}, "instance_discovery", "true or false"),
+    ],
+)
+def test_bad_environment_values_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], setting: str, words: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        JupyterMsal()
+    assert info.value.setting == setting
+    assert f"JupyterMsal.{setting}" in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "setting"),
+    [
+        ({"authority": "http://login.microsoftonline.com/x"}, "authority"),
+        ({"authority": "https://login.microsoftonline.com"}, "authority"),
+        ({"oidc_authority": "not a url"}, "oidc_authority"),
+        ({"azure_region": "West US 2"}, "azure_region"),
+        ({"ca_bundle": "/nonexistent.pem"}, "ca_bundle"),
+        ({"client_certificate_path": "/nonexistent.pem"}, "client_certificate_path"),
+        ({"client_id": " "}, "client_id"),
+        ({"broker": "never", "sign_in_method": "broker"}, "sign_in_method"),
+        ({"cache_encryption": "none", "cache_key": "k"}, "cache_encryption"),
+    ],
+)
+def test_check_names_the_setting(values: dict[str, Any], setting: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        JupyterMsal(**values).check()
+    assert info.value.setting == setting
+    assert str(info.value).startswith(f"JupyterMsal.{setting}: ")
+
+
+def test_sovereign_and_b2c_authorities_are_accepted() -> None:
+    for authority in (
+        "https://login.microsoftonline.us/contoso.onmicrosoft.us",
+        "https://login.chinacloudapi.cn/organizations",
+        "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin",
+        "https://contoso.ciamlogin.com/contoso.onmicrosoft.com",
+    ):
+        JupyterMsal(authority=authority).check()
+
+
+def test_load_settings_reads_config_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "jupyter_server_config.py").write_text(
+        "c.JupyterMsal.default_scopes = ['from/.default']\nc.ServerApp.port = 1\n"
+    )
+    (tmp_path / "jupyter_msal_config.json").write_text('{"JupyterMsal": {"client_id": "json-id"}}')
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
+    monkeypatch.delenv("JUPYTER_MSAL_CLIENT_ID", raising=False)
+    settings = load_settings()
+    assert settings.default_scopes == ["from/.default"]
+    assert settings.client_id == "json-id"
+
+
+def test_status_never_shows_secrets(msal_env: dict[str, str], tmp_path: Path) -> None:
+    settings = JupyterMsal(
+        client_secret="very-secret-value",
+        cache_key="another-secret-key-xyz",
+        cache_encryption="auto",
+    )
+    service = TokenService(settings)
+    try:
+        status = service.status()
+    finally:
+        service.close()
+    text = repr(status)
+    assert "very-secret-value" not in text and "another-secret-key-xyz" not in text
+    assert status["config"]["client_secret_set"] is True
+    assert status["config"]["cache_key_set"] is True
+    assert status["cache"]["encrypted"] is True and status["cache"]["encryption"] == "key"
+    assert status["mode"] == "service_principal"
+
+
+class RegionalRouter(GuardedSession):
+    """Sends requests for ``<region>.127.0.0.1`` to the emulator, remembering where msal aimed.
+
+    The emulator's discovery document is rewritten to name the regional host, as a regional
+    Entra endpoint would; nothing is sent anywhere but loopback.
+    """
+
+    def __init__(self, emulator: Any, region: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.emulator_url = emulator.url
+        self.regional = f"https://{region}.127.0.0.1"
+        self.aimed_at: list[str] = []
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        self.aimed_at.append(str(url).split("?")[0])
+        routed = str(url).replace(self.regional, self.emulator_url)
+        response = super().request(method, routed, *args, **kwargs)
+        if routed != url and "openid-configuration" in routed:
+            response._content = response.content.replace(
+                self.emulator_url.encode(), self.regional.encode()
+            )
+        return response
+
+
+def test_service_principal_uses_the_regional_endpoint(
+    msal_emulator: Any, msal_env: dict[str, str]
+) -> None:
+    settings = JupyterMsal(client_secret="s3cret", azure_region="westus2")
+    session = RegionalRouter(
+        msal_emulator,
+        "westus2",
+        verify=msal_env["JUPYTER_MSAL_CA_BUNDLE"],
+        timeout=5,
+        allowed_hosts=["127.0.0.1", "westus2.127.0.0.1"],
+        block_imds=True,
+    )
+    service = TokenService(settings, http_session=session)
+    try:
+        token = service.acquire_token([APP_SCOPE])
+        status = service.status()
+    finally:
+        service.close()
+    assert token.token in msal_emulator.issued_access_tokens
+    assert token.account is None
+    assert "https://westus2.127.0.0.1/organizations/oauth2/v2.0/token" in session.aimed_at
+    imds = "http://169.254.169.254/metadata/instance/compute"
+    assert imds not in session.requested_urls  # msal asks (to log a mismatch); we refuse
+    assert list(session.refused_urls) in ([], [imds])
+    assert msal_emulator.counts["grant:client_credentials"] == 1
+    assert status["region"] == {
+        "configured": "westus2",
+        "applies": True,
+        "note": "Region 'westus2': app-only tokens use the regional token endpoint.",
+    }
+
+
+def test_service_principal_region_never_leaves_loopback(
+    msal_emulator: Any, msal_env: dict[str, str]
+) -> None:
+    """Without routing, the regional host is refused before any packet leaves the machine."""
+    service = TokenService(JupyterMsal(client_secret="s3cret", azure_region="westus2"))
+    try:
+        with pytest.raises(IdentityProviderUnreachable) as info:
+            service.acquire_token([APP_SCOPE])
+        sent, refused = list(service.http.requested_urls), list(service.http.refused_urls)
+    finally:
+        service.close()
+    assert "not in JupyterMsal.allowed_hosts" in str(info.value)
+    assert refused[-1].startswith("https://westus2.127.0.0.1/organizations/")
+    assert all(u.startswith(msal_emulator.url) for u in sent)
+
+
+def test_imds_is_refused_unless_allowed() -> None:
+    session = GuardedSession(allowed_hosts=["127.0.0.1"])
+    with pytest.raises(requests.ConnectionError, match="allowed_hosts"):
+        session.get("http://169.254.169.254/metadata/instance/compute")
+    assert session.refused_urls[-1] == "http://169.254.169.254/metadata/instance/compute"
+    assert not session.requested_urls
+    blocked = GuardedSession(block_imds=True)
+    with pytest.raises(requests.ConnectionError, match="IMDS region probe skipped"):
+        blocked.get("http://169.254.169.254/metadata/instance/compute")
+
+
+async def test_user_mode_region_is_reported_as_not_applicable(
+    msal_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, jp_serverapp: Any, api: Any
+) -> None:
+    service = next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_msal"])).service
+    service.settings.azure_region = "westus2"
+    status, body = await api("GET", "status")
+    assert status == 200
+    assert body["region"]["configured"] == "westus2"
+    assert body["region"]["applies"] is False
+    assert "has no effect" in body["region"]["note"]
+    assert any("has no effect" in w for w in body["warnings"])
