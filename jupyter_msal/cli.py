@@ -69,13 +69,14 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     cfg, cache = status["config"], status["cache"]
     protection = f"encrypted: {cache['encryption']}" if cache["encrypted"] else "NOT encrypted"
     broker = status["broker"]
+    broker_text = "available" if broker["available"] else f"unavailable: {broker['reason']}"
     usernames = ", ".join(a["username"] for a in status["accounts"])
     lines = [
         f"jupyter-msal {status.get('version')} ({client.mode} mode, {status['mode']})",
         f"  authority:   {cfg.get('oidc_authority') or cfg.get('authority')}",
         f"  client id:   {cfg.get('client_id')}",
         f"  cache:       {cache['path']} ({protection})",
-        f"  broker:      {'available' if broker['available'] else 'unavailable: ' + str(broker['reason'])}",
+        f"  broker:      {broker_text}",
         f"  region:      {status['region']['note']}",
         f"  accounts:    {usernames or '(nobody signed in)'}",
     ]

@@ -438,7 +438,7 @@ class TokenService:
         force_refresh: bool = False,
         claims: str | None = None,
     ) -> AccessToken:
-        """Like :meth:`acquire_token`, for the event loop: hits answer at once, misses use threads."""
+        """:meth:`acquire_token` for the event loop: hits answer at once, misses use threads."""
         key = self._prepare(scopes, account, claims, force_refresh)
         if not force_refresh and not claims and (hit := self._cached(key)):
             return hit
