@@ -347,3 +347,46 @@ def load_settings(config: Config | None = None) -> JupyterMsal:
         return JupyterMsal(config=merged)
     except TraitError as err:
         raise ConfigError("config", str(err)) from err
+
+
+def settings_markdown() -> str:
+    """The reference of every setting, from the ``help=`` texts (docs/configuration.md)."""
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Generated from jupyter_msal/config.py by `python -m jupyter_msal.config`;"
+        " a test keeps it in sync. -->",
+        "",
+        "Every setting lives in the `JupyterMsal` section of `jupyter_server_config.py` (or",
+        "`jupyter_msal_config.py`, `.json` works too) and can also be set with an environment",
+        "variable `JUPYTER_MSAL_<NAME>`, used when config does not set it. Lists in environment",
+        "variables are comma- or space-separated (or a JSON array); booleans are `true`/`false`.",
+        "Invalid values stop the extension at startup with a message naming the setting.",
+        "`jupyter msal status` shows what is in effect (secrets only as set / not set).",
+        "",
+    ]
+    for name in sorted(JupyterMsal.class_trait_names(config=True)):
+        trait = JupyterMsal.class_traits()[name]
+        default = (
+            "<jupyter data dir>/msal/token_cache.bin"
+            if name == "cache_path"
+            else repr(trait.default())
+        )
+        if isinstance(trait, Enum):
+            kind = " | ".join(f"`{v}`" for v in trait.values or ())
+        else:
+            kind = type(trait).__name__
+        lines += [
+            f"## `{name}`",
+            "",
+            f"- type: {kind}; default: `{default}`",
+            f"- environment: `{ENV_PREFIX}{name.upper()}`",
+            "",
+            str(trait.help),
+            "",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(settings_markdown(), end="")

@@ -1,0 +1,130 @@
+"""Docs match the code; the public API is what ``__all__`` says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import jupyter_msal
+from jupyter_msal import errors
+from jupyter_msal.config import JupyterMsal, settings_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+PINNED_SETTINGS = {
+    "client_id",
+    "authority",
+    "oidc_authority",
+    "azure_region",
+    "instance_discovery",
+    "broker",
+    "sign_in_method",
+    "default_scopes",
+    "allowed_scopes",
+    "cache_path",
+    "cache_encryption",
+    "cache_key",
+    "ca_bundle",
+    "http_timeout",
+    "client_secret",
+    "client_certificate_path",
+}
+
+
+def test_configuration_doc_is_generated_from_the_code() -> None:
+    assert (ROOT / "docs" / "configuration.md").read_text() == settings_markdown(), (
+        "docs/configuration.md is stale: "
+        "run `python -m jupyter_msal.config > docs/configuration.md`"
+    )
+
+
+def test_every_setting_has_help_and_the_pinned_names_exist() -> None:
+    names = set(JupyterMsal.class_trait_names(config=True))
+    assert PINNED_SETTINGS <= names
+    for name in names:
+        assert len(JupyterMsal.class_traits()[name].help) > 30, name
+
+
+def test_readme_names_the_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for command in ('pip install -e ".[test]"', "jupyter lab", "jupyter msal demo", "scripts/test"):
+        assert command in readme
+    assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+    for link in (
+        "docs/configuration.md",
+        "docs/rest-api.md",
+        "docs/cli.md",
+        "docs/security.md",
+        "docs/architecture.md",
+        "docs/cache.md",
+        "docs/emulator.md",
+    ):
+        assert (ROOT / link).is_file(), link
+
+
+def test_public_names() -> None:
+    for name in jupyter_msal.__all__:
+        assert getattr(jupyter_msal, name) is not None, name
+    for name in errors.__all__:
+        assert hasattr(errors, name), name
+    exported = {
+        n
+        for n in dir(errors)
+        if isinstance(getattr(errors, n), type)
+        and issubclass(getattr(errors, n), errors.JupyterMsalError)
+    }
+    assert exported <= set(errors.__all__)
+
+
+def test_error_tree_in_docstring_matches_classes() -> None:
+    doc = errors.__doc__ or ""
+    for name in errors.__all__:
+        obj = getattr(errors, name)
+        if isinstance(obj, type) and issubclass(obj, errors.JupyterMsalError):
+            assert name in doc, name
+
+
+def test_errors_round_trip_through_json() -> None:
+    err = errors.SignInRequired("Sign in again: x", scopes=["a"], claims="{}", aadsts="70008")
+    back = errors.error_from_dict(err.to_dict(), 401)
+    assert type(back) is errors.SignInRequired and back.scopes == ("a",) and back.claims == "{}"
+    conf = errors.error_from_dict(errors.ConfigError("authority", "bad").to_dict())
+    assert isinstance(conf, errors.ConfigError) and conf.setting == "authority"
+
+
+def test_msal_error_dicts_become_typed_errors() -> None:
+    mfa = errors.error_from_msal_result(
+        {
+            "error": "invalid_grant",
+            "error_description": "AADSTS50076: Due to MFA...\nTrace ID: x",
+            "error_codes": [50076],
+        }
+    )
+    assert isinstance(mfa, errors.SignInRequired) and mfa.aadsts == "50076"
+    assert "multi-factor" in (mfa.hint or "").lower() and "Trace ID" not in mfa.message
+    ca = errors.error_from_msal_result(
+        {"error": "access_denied", "error_description": "AADSTS53003: blocked"}
+    )
+    assert isinstance(ca, errors.IdentityProviderError) and "Conditional Access" in (ca.hint or "")
+    consent = errors.error_from_msal_result(
+        {"error": "invalid_grant", "error_description": "AADSTS65001: no consent"}
+    )
+    assert "consent" in (consent.hint or "")
+    unknown_app = errors.error_from_msal_result(
+        {"error": "unauthorized_client", "error_description": "AADSTS700016: app"}
+    )
+    assert "client_id" in (unknown_app.hint or "")
+    declined = errors.error_from_msal_result(
+        {"error": "authorization_declined"}, during_sign_in=True
+    )
+    assert isinstance(declined, errors.SignInDeclined)
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, jupyter_msal; "
+        "print(sorted(m for m in ('msal', 'tornado', 'jupyter_server', 'requests') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
