@@ -10,7 +10,8 @@ The tree::
     ├── ConfigError                      a setting has an invalid value (names the setting)
     ├── CacheError                       the token cache cannot be used as configured
     ├── BadRequest                       malformed input from a client
-    │   └── BodyTooLarge
+    │   ├── BodyTooLarge
+    │   └── TooManySignIns               too many sign-ins are waiting for the user
     ├── Forbidden                        authenticated but not allowed (browsers asking for tokens)
     ├── ScopeNotAllowed                  the admin policy ``allowed_scopes`` forbids a scope
     ├── NotFound                         unknown account or sign-in
@@ -52,6 +53,7 @@ __all__ = [
     "SignInExpired",
     "SignInFailed",
     "SignInRequired",
+    "TooManySignIns",
     "error_from_dict",
     "error_from_msal_result",
 ]
@@ -152,6 +154,13 @@ class BodyTooLarge(BadRequest):
 
     code = "body_too_large"
     http_status = 413
+
+
+class TooManySignIns(BadRequest):
+    """``JupyterMsal.max_pending_sign_ins`` sign-ins are already waiting for the user."""
+
+    code = "too_many_sign_ins"
+    http_status = 429
 
 
 class Forbidden(JupyterMsalError):

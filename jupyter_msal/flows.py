@@ -30,6 +30,7 @@ from .errors import (
     NotFound,
     SignInCancelled,
     SignInExpired,
+    TooManySignIns,
 )
 from .models import Account
 
@@ -169,7 +170,7 @@ class SignInFlows:
         with self._lock:
             pending = sum(1 for f in self._flows.values() if f.state == PENDING)
             if pending >= self._max_pending:
-                raise BadRequest(
+                raise TooManySignIns(
                     f"{pending} sign-ins are already waiting: finish or cancel one first."
                 )
         flow = SignInFlow(chosen, resolved, fallback_reason)

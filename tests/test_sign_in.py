@@ -120,3 +120,26 @@ async def test_broker_always_is_a_clear_error(api: Any) -> None:
     assert status == 409
     assert err["error"] == "broker_unavailable"
     assert "JupyterMsal.broker is 'always'" in err["message"]
+
+
+async def test_finished_flows_are_forgotten(
+    api: Any, msal_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jupyter_msal.flows
+
+    flow = await start_flow(api)
+    await api("DELETE", f"sign-ins/{flow['id']}")
+    assert len((await api("GET", "sign-ins"))[1]["sign_ins"]) == 1
+    monkeypatch.setattr(jupyter_msal.flows, "FINISHED_FLOW_TTL", -1)
+    assert (await api("GET", "sign-ins"))[1]["sign_ins"] == []
+    status, body = await api("GET", f"sign-ins/{flow['id']}")
+    assert status == 404 and "kept 10 minutes" in body["message"]
+
+
+@pytest.mark.parametrize("msal_extra_env", [{"JUPYTER_MSAL_MAX_PENDING_SIGN_INS": "2"}])
+async def test_too_many_pending_sign_ins(api: Any) -> None:
+    await start_flow(api)
+    await start_flow(api)
+    status, body = await api("POST", "sign-ins", {})
+    assert status == 429 and body["error"] == "too_many_sign_ins"
+    assert "already waiting" in body["message"]

@@ -182,7 +182,10 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                             },
                         }
                     ),
-                    "responses": {"202": _json("SignIn"), **_errors(400, 403, 409, 413, 502, 504)},
+                    "responses": {
+                        "202": _json("SignIn"),
+                        **_errors(400, 403, 409, 413, 429, 502, 504),
+                    },
                 },
             },
             "/sign-ins/{flow_id}": {
