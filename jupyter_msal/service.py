@@ -195,6 +195,11 @@ class TokenService:
                 f"Cannot reach the identity provider: {_first_line(err)}",
                 hint="Check the network, proxies, JupyterMsal.authority and JupyterMsal.ca_bundle.",
             ) from err
+        except OSError as err:  # e.g. the CA bundle file vanished
+            raise IdentityProviderUnreachable(
+                f"Cannot reach the identity provider: {_first_line(err)}",
+                hint="Check JupyterMsal.ca_bundle and the network.",
+            ) from err
         except ValueError as err:
             # msal raises ValueError for non-JSON answers and for authorities it cannot use.
             raise IdentityProviderError(

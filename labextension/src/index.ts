@@ -199,6 +199,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const names = (accounts: IAccount[]) =>
       accounts.map(a => a.username || a.home_account_id).join(', ');
 
+    // `all` is accepted for clarity; without `account` every account is signed out
     const signOut = async (account?: string, all?: boolean) => {
       try {
         let removed: IAccount[];
@@ -212,7 +213,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
             });
             return;
           }
-          if (current.length > 1 || all) {
+          if (current.length > 1) {
             const answer = await showDialog({
               title: 'Sign out of Microsoft',
               body: `Sign out of ${names([...current])}? Kernels using these accounts will need a new sign-in.`,

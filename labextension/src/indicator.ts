@@ -321,11 +321,11 @@ export class AccountsPanel extends Widget {
       this._actions.signIn();
     });
     actions.appendChild(signIn);
-    if (accounts.length) {
+    if (accounts.length > 1) {
       const all = el(
         'button',
         { id: 'jp-msal-signout-all', class: 'jp-msal-button', type: 'button' },
-        accounts.length > 1 ? 'Sign out of all' : 'Sign out'
+        'Sign out of all'
       );
       all.addEventListener('click', () => this._actions.signOutAll());
       actions.appendChild(all);

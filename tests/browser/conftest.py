@@ -149,6 +149,12 @@ def lab(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
     for name in ("config", "data", "runtime", "notebooks"):
         (root / name).mkdir()
     _labextension_from_checkout(root / "data")
+    # no "Would you like to get notified about official Jupyter news?" toast
+    notification = root / "settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
     (root / "config" / "jupyter_server_config.json").write_text(
         json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_msal": True}}})
     )

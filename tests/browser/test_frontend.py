@@ -119,7 +119,8 @@ def test_lab_sign_in_from_indicator(page: Any, lab: Any, emulator: Any, shot: An
     # the dialog closes by itself, the indicator names the user, a notification says so
     expect(dialog).to_have_count(0, timeout=30_000)
     expect(indicator).to_have_text(emulator.default_username)
-    expect(page.locator(".Toastify__toast").filter(has_text="Signed in to Microsoft as")).to_be_visible()
+    toast = page.locator(".Toastify__toast").filter(has_text="Signed in to Microsoft as")
+    expect(toast).to_be_visible()
     shot(page, "lab-04-signed-in")
 
     indicator.click()
@@ -222,7 +223,9 @@ def test_lab_declined_and_cancelled_sign_in(page: Any, lab: Any, emulator: Any, 
     expect(page.locator(INDICATOR)).to_have_text(SIGNED_OUT)
 
 
-def test_copy_fallback_outside_a_secure_context(page: Any, lab: Any, emulator: Any, shot: Any) -> None:
+def test_copy_fallback_outside_a_secure_context(
+    page: Any, lab: Any, emulator: Any, shot: Any
+) -> None:
     """Where the clipboard API is unavailable (plain http to a remote host), the code is
     selected in a read-only input and copied with execCommand."""
     page.add_init_script(
@@ -244,6 +247,7 @@ def test_copy_fallback_outside_a_secure_context(page: Any, lab: Any, emulator: A
         " return i.value.substring(i.selectionStart, i.selectionEnd); }"
     )
     assert selected == user_code
+    shot(page, "lab-10-copy-fallback")
     if feedback.get_attribute("data-outcome") == "execCommand":
         assert page.evaluate("navigator.clipboard.readText()") == user_code
     # approving through the emulator's API also works while the dialog is open
@@ -281,8 +285,10 @@ def test_notebook7_sign_in_and_out(page: Any, lab: Any, emulator: Any, shot: Any
     shot(page, "nb7-04-panel")
     panel.locator('.jp-msal-account[data-username="grace@contoso.com"] .jp-msal-signout').click()
     expect(indicator).to_have_text("alan@contoso.com")
-    panel.locator("#jp-msal-signout-all").click()
+    expect(panel.locator("#jp-msal-signout-all")).to_have_count(0)  # one account left
+    panel.locator('.jp-msal-account[data-username="alan@contoso.com"] .jp-msal-signout').click()
     expect(indicator).to_have_text(SIGNED_OUT)
+    expect(panel.locator(".jp-msal-no-accounts")).to_be_visible()
     assert lab.api("GET", "accounts")["accounts"] == []
     shot(page, "nb7-05-signed-out")
     assert_no_tokens(page, emulator)
@@ -302,7 +308,8 @@ def test_page_never_asks_for_tokens(page: Any, lab: Any, emulator: Any) -> None:
             const xsrf = (document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || '';
             const r = await fetch('/jupyter-msal/token', {
                 method: 'POST', credentials: 'same-origin',
-                headers: {'Content-Type': 'application/json', 'X-XSRFToken': decodeURIComponent(xsrf)},
+                headers: {'Content-Type': 'application/json',
+                          'X-XSRFToken': decodeURIComponent(xsrf)},
                 body: JSON.stringify({scopes: ['https://storage.azure.com/.default']})
             });
             return {status: r.status, body: await r.text()};
