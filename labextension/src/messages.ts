@@ -58,11 +58,15 @@ export function describeProblem(
       title: 'Blocked by your organization’s policy',
       detail:
         'A Conditional Access policy (AADSTS53003) does not allow this sign-in from here. ' +
-        'Try another sign-in method, or ask your administrator.' +
-        hint
+        (error?.hint ||
+          'Try another sign-in method, or ask your administrator.')
     };
   }
-  if (state === 'cancelled' || error?.error === 'cancelled') {
+  if (
+    state === 'cancelled' ||
+    error?.error === 'cancelled' ||
+    error?.error === 'sign_in_cancelled'
+  ) {
     return {
       kind: 'cancelled',
       title: 'Sign-in cancelled',

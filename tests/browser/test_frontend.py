@@ -223,6 +223,31 @@ def test_lab_declined_and_cancelled_sign_in(page: Any, lab: Any, emulator: Any, 
     expect(page.locator(INDICATOR)).to_have_text(SIGNED_OUT)
 
 
+def test_lab_blocked_by_policy_in_words(page: Any, lab: Any, emulator: Any, shot: Any) -> None:
+    """Conditional Access (AADSTS53003) at the token endpoint: the dialog says so in words."""
+    open_lab(page, lab)
+    page.locator(INDICATOR).click()
+    page.locator("#jp-msal-signin").click()
+    dialog = page.locator(DIALOG)
+    expect(dialog).to_have_attribute("data-phase", "pending")
+    user_code = page.locator(USER_CODE).input_value()
+    emulator.inject_aadsts(
+        53003,
+        error="access_denied",
+        description="AADSTS53003: Access has been blocked by Conditional Access policies.",
+        count=None,
+    )
+    emulator.approve(user_code)
+    expect(dialog).to_have_attribute("data-phase", "failed", timeout=20_000)
+    problem = page.locator("#jp-msal-signin-problem")
+    expect(problem).to_have_attribute("data-kind", "policy")
+    expect(problem).to_contain_text("Blocked by your organization")
+    shot(page, "lab-11-blocked-by-policy")
+    page.locator(".jp-msal-dialog-cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(page.locator(INDICATOR)).to_have_text(SIGNED_OUT)
+
+
 def test_copy_fallback_outside_a_secure_context(
     page: Any, lab: Any, emulator: Any, shot: Any
 ) -> None:

@@ -35,6 +35,25 @@ describe('describeProblem', () => {
     ).toBe('declined');
   });
 
+  it("knows the server's own sign-in error codes", () => {
+    const kind = (error: string) =>
+      describeProblem({ error, message: 'x' }).kind;
+    expect(kind('sign_in_declined')).toBe('declined');
+    expect(kind('sign_in_expired')).toBe('expired');
+    expect(kind('sign_in_cancelled')).toBe('cancelled');
+  });
+
+  it('uses the server hint for a policy block instead of the generic advice', () => {
+    const p = describeProblem({
+      error: 'sign_in_failed',
+      message: 'blocked',
+      aadsts: 'AADSTS53003',
+      hint: 'Use the broker.'
+    });
+    expect(p.kind).toBe('policy');
+    expect(p.detail).toMatch(/from here\. Use the broker\.$/);
+  });
+
   it('explains an expired code', () => {
     expect(describeProblem(null, 'expired').kind).toBe('expired');
     expect(
