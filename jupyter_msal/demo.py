@@ -36,14 +36,12 @@ def run_demo(
     from .testing import EntraEmulator
 
     workdir = Path(tempfile.mkdtemp(prefix="jupyter-msal-demo-"))
-    with EntraEmulator(device_code_interval=2) as emulator:
+    with EntraEmulator(device_code_interval=2, plain_http_sign_in_page=True) as emulator:
         env = os.environ | demo_environment(emulator, workdir)
         err.write(
             "jupyter-msal demo: an offline Entra ID emulator is running at "
             f"{emulator.url}\n"
             f"  Sign-in page (approve codes there): {emulator.device_login_url}\n"
-            "  Its certificate comes from a throwaway CA: your browser will warn once; "
-            "continue to the page.\n"
             f"  Demo token cache: {workdir}\n"
             "  Stop with Ctrl+C.\n"
         )

@@ -403,6 +403,17 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     )
 
 
+def make_sign_in_page_application(emu: EntraEmulator) -> tornado.web.Application:
+    """Only the human device-login page, for a plain-HTTP listener on loopback."""
+    kw = {"emu": emu}
+    return tornado.web.Application(
+        [(r"/devicelogin", DeviceLoginHandler, kw)],
+        default_handler_class=NotFoundHandler,
+        default_handler_args=kw,
+        log_function=_log_request,
+    )
+
+
 def make_application(emu: EntraEmulator) -> tornado.web.Application:
     """The tornado application serving ``emu``."""
     tenant = r"([^/]+)"

@@ -62,6 +62,10 @@ class EntraEmulator(EmulatorGrants):
     :param device_code_lifetime: ``expires_in`` of device codes (attribute too).
     :param device_code_interval: ``interval`` of device codes (attribute too); msal sleeps that
         many whole seconds between polls, so tests use 1.
+    :param plain_http_sign_in_page: also serve the human sign-in page over plain HTTP on another
+        loopback port, and hand that page out as ``verification_uri``, so a person's browser
+        does not warn about the throwaway CA (the offline demo uses this; the identity
+        endpoints stay HTTPS-only).
     """
 
     def __init__(
@@ -74,6 +78,7 @@ class EntraEmulator(EmulatorGrants):
         *,
         device_code_lifetime: int = 900,
         device_code_interval: int = 5,
+        plain_http_sign_in_page: bool = False,
     ) -> None:
         super().__init__(
             access_token_lifetime=access_token_lifetime,
@@ -91,6 +96,8 @@ class EntraEmulator(EmulatorGrants):
         self._stop_event: asyncio.Event | None = None
         self._tmpdir: str | None = None
         self._ca_pem: bytes | None = None
+        self._plain_page = plain_http_sign_in_page
+        self._page_port: int | None = None
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> EntraEmulator:
@@ -108,8 +115,12 @@ class EntraEmulator(EmulatorGrants):
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         server_cert.configure_cert(context)
         sockets = tornado.netutil.bind_sockets(self._requested_port, address=self.host or None)
+        page_sockets = (
+            tornado.netutil.bind_sockets(0, address=self.host or None) if self._plain_page else []
+        )
         try:
             self._port = sockets[0].getsockname()[1]
+            self._page_port = page_sockets[0].getsockname()[1] if page_sockets else None
             self._tmpdir = tempfile.mkdtemp(prefix="jupyter-msal-emulator-")
             ca.cert_pem.write_to_path(str(Path(self._tmpdir, "ca.pem")))
             self._ca_pem = ca.cert_pem.bytes()
@@ -117,7 +128,7 @@ class EntraEmulator(EmulatorGrants):
             failure: list[BaseException] = []
             self._thread = threading.Thread(
                 target=self._run,
-                args=(sockets, context, ready, failure),
+                args=(sockets, page_sockets, context, ready, failure),
                 name=f"EntraEmulator:{self._port}",
                 daemon=True,
             )
@@ -128,7 +139,7 @@ class EntraEmulator(EmulatorGrants):
                     failure[0] if failure else None
                 )
         except BaseException:
-            for sock in sockets:
+            for sock in [*sockets, *page_sockets]:
                 sock.close()
             self._cleanup()
             raise
@@ -137,29 +148,40 @@ class EntraEmulator(EmulatorGrants):
     def _run(
         self,
         sockets: list[Any],
+        page_sockets: list[Any],
         context: ssl.SSLContext,
         ready: threading.Event,
         failure: list[BaseException],
     ) -> None:
         try:
-            asyncio.run(self._serve(sockets, context, ready))
+            asyncio.run(self._serve(sockets, page_sockets, context, ready))
         except BaseException as exc:  # pragma: no cover - reported to start()
             failure.append(exc)
             ready.set()
 
     async def _serve(
-        self, sockets: list[Any], context: ssl.SSLContext, ready: threading.Event
+        self,
+        sockets: list[Any],
+        page_sockets: list[Any],
+        context: ssl.SSLContext,
+        ready: threading.Event,
     ) -> None:
         from tornado.httpserver import HTTPServer
 
-        from ._emulator_http import make_application
+        from ._emulator_http import make_application, make_sign_in_page_application
 
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         server = HTTPServer(make_application(self), ssl_options=context)
         server.add_sockets(sockets)
+        page_server = None
+        if page_sockets:
+            page_server = HTTPServer(make_sign_in_page_application(self))
+            page_server.add_sockets(page_sockets)
         ready.set()
         await self._stop_event.wait()
+        if page_server is not None:
+            page_server.stop()
         server.stop()
         try:
             await asyncio.wait_for(server.close_all_connections(), timeout=5)
@@ -178,7 +200,16 @@ class EntraEmulator(EmulatorGrants):
             thread.join(timeout=10)
         self._cleanup()
 
+    @property
+    def device_login_url(self) -> str:
+        """The page a user opens to enter a device code (plain HTTP when so configured)."""
+        if self._page_port:
+            host = "127.0.0.1" if self.host in _ANY_ADDRESS else self.host
+            return f"http://{host}:{self._page_port}/devicelogin"
+        return super().device_login_url
+
     def _cleanup(self) -> None:
+        self._page_port = None
         self._thread = None
         self._loop = None
         self._stop_event = None
