@@ -49,6 +49,7 @@ def test_fuzz_api_from_openapi(msal_emulator: Any, tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=600,
+            cwd=tmp_path,
         )
         output = result.stdout + result.stderr
         log = server.log()
