@@ -185,7 +185,7 @@ class SignInFlows:
 
     def _start_device_code(self, flow: SignInFlow) -> None:
         app = self._service.app
-        device = self._service._call(app.initiate_device_flow, scopes=list(flow.scopes))
+        device = self._service.call_msal(app.initiate_device_flow, list(flow.scopes))
         flow.user_code = device.get("user_code")
         flow.verification_uri = device.get("verification_uri")
         flow.message = device.get("message")
@@ -204,11 +204,11 @@ class SignInFlows:
             return flow.cancel_requested or polled.get("expires_at", 0) < time.time()
 
         try:
-            result = self._service._call(
+            result = self._service.call_msal(
                 app.acquire_token_by_device_flow,
                 device,
                 exit_condition=stop,
-                scopes=flow.scopes,
+                error_scopes=flow.scopes,
                 during_sign_in=True,
             )
         except JupyterMsalError as err:
@@ -230,11 +230,11 @@ class SignInFlows:
     def _run_broker(self, flow: SignInFlow) -> None:  # pragma: no cover - needs a desktop broker
         app = self._service.app
         try:
-            result = self._service._call(
+            result = self._service.call_msal(
                 app.acquire_token_interactive,
                 list(flow.scopes),
                 parent_window_handle=app.CONSOLE_WINDOW_HANDLE,
-                scopes=flow.scopes,
+                error_scopes=flow.scopes,
                 during_sign_in=True,
             )
         except JupyterMsalError as err:

@@ -125,7 +125,7 @@ class TokenService:
         """The msal application, built on first use (blocking: call it from a worker thread)."""
         with self._app_lock:
             if self._app is None:
-                self._app = self._call(self._build_app)
+                self._app = self.call_msal(self._build_app)
             return self._app
 
     def _build_app(self) -> msal.ClientApplication:
@@ -170,15 +170,19 @@ class TokenService:
 
         return load_client_certificate(s.client_certificate_path or "")
 
-    def _call(
+    def call_msal(
         self,
         fn: Callable[..., Any],
         *args: Any,
-        scopes: Sequence[str] = (),
+        error_scopes: Sequence[str] = (),
         during_sign_in: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """Call msal; turn transport failures and error dicts into typed exceptions."""
+        """Call msal (blocking); turn transport failures and error dicts into typed exceptions.
+
+        ``error_scopes`` and ``during_sign_in`` shape the error; every other argument goes to
+        ``fn``.
+        """
         import requests
 
         try:
@@ -214,7 +218,7 @@ class TokenService:
                 ) from err
             raise
         if isinstance(result, dict) and "error" in result:
-            raise error_from_msal_result(result, scopes=scopes, during_sign_in=during_sign_in)
+            raise error_from_msal_result(result, scopes=error_scopes, during_sign_in=during_sign_in)
         return result
 
     # -- scopes and policy ------------------------------------------------------------------
@@ -337,7 +341,7 @@ class TokenService:
         if account and not targets:
             raise NotFound(f"No signed-in account matches {account!r}.")
         for raw in targets:
-            self._call(self.app.remove_account, raw)
+            self.call_msal(self.app.remove_account, raw)
         removed = [self._account(raw) for raw in targets]
         if removed:
             self._forget_tokens()
@@ -459,21 +463,24 @@ class TokenService:
         if self.settings.service_principal:
             if account:
                 raise BadRequest("Service principal mode has no user accounts: omit account.")
-            result = self._call(
-                app.acquire_token_for_client, list(scopes), claims_challenge=claims, scopes=scopes
+            result = self.call_msal(
+                app.acquire_token_for_client,
+                list(scopes),
+                claims_challenge=claims,
+                error_scopes=scopes,
             )
             return self._token_from(result, scopes, None)
         raw = self._pick_account(account, scopes)
         owner = self._account(raw)
         if not force and not claims and (cached := self._find_resource_token(raw, scopes)):
             return AccessToken(cached[0], cached[1], scopes, owner)
-        result = self._call(
+        result = self.call_msal(
             app.acquire_token_silent_with_error,
             list(scopes),
             raw,
             force_refresh=force,
             claims_challenge=claims,
-            scopes=scopes,
+            error_scopes=scopes,
         )
         if not result:
             raise SignInRequired(

@@ -143,3 +143,17 @@ async def test_too_many_pending_sign_ins(api: Any) -> None:
     status, body = await api("POST", "sign-ins", {})
     assert status == 429 and body["error"] == "too_many_sign_ins"
     assert "already waiting" in body["message"]
+
+
+async def test_sign_in_scopes_reach_the_identity_provider(api: Any, msal_emulator: Any) -> None:
+    """Consent happens during sign-in: the first token for those scopes needs no further call."""
+    flow = await start_flow(api, scopes=[STORAGE])
+    assert flow["scopes"] == [STORAGE]
+    devicecode = [r for r in msal_emulator.requests if r["path"].endswith("/devicecode")]
+    assert STORAGE in devicecode[-1]["scope"].split()
+    msal_emulator.approve(flow["user_code"])
+    assert (await wait_flow(api, flow["id"]))["state"] == "succeeded"
+    msal_emulator.reset_counts()
+    status, token = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 200 and token["access_token"] in msal_emulator.issued_access_tokens
+    assert msal_emulator.counts["token"] == 0
