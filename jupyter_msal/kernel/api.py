@@ -31,6 +31,7 @@ from .prompt import SignInPrompt
 from .token import AccessToken
 
 __all__ = [
+    "SignInInterrupted",
     "accounts",
     "clear_cache",
     "get_token",
@@ -239,6 +240,10 @@ def logout(account: str | None = None, *, all: bool = False) -> list[Account]:
         clear_cache()
 
 
+class SignInInterrupted(KeyboardInterrupt):
+    """A ``KeyboardInterrupt`` that arrived while waiting for a sign-in (now cancelled)."""
+
+
 def _flow_error(flow: Mapping[str, Any]) -> JupyterMsalError:
     body = flow.get("error")
     if isinstance(body, Mapping) and body.get("error"):
@@ -268,7 +273,8 @@ def run_sign_in(
 ) -> Account:
     """Start a sign-in, show its prompt, wait for it, and replace the prompt by the outcome.
 
-    ``KeyboardInterrupt`` cancels the flow (``DELETE sign-ins/{id}``) and is re-raised;
+    ``KeyboardInterrupt`` cancels the flow (``DELETE sign-ins/{id}``) and is re-raised (as
+    :class:`SignInInterrupted`, a ``KeyboardInterrupt``);
     ``timeout`` cancels it and raises :class:`~jupyter_msal.errors.SignInExpired`.
     """
     flow = client.start_sign_in(method, list(scopes))
@@ -295,6 +301,9 @@ def run_sign_in(
     except KeyboardInterrupt:
         _cancel_quietly(client, flow_id)
         prompt.finish("Sign-in cancelled.", ok=False)
+        raise SignInInterrupted() from None
+    except JupyterMsalError as err:
+        prompt.finish(f"Sign-in failed: {err}", ok=False)
         raise
     if flow.get("state") == "succeeded" and isinstance(flow.get("account"), Mapping):
         account = Account.from_dict(flow["account"])

@@ -230,8 +230,7 @@ class ServerClient:
             doc = None
         if status >= 400:
             if isinstance(doc, dict) and "error" in doc:
-                return_error = error_from_dict(doc, status)
-                raise return_error
+                raise error_from_dict(doc, status)
             if status == 404:
                 raise ServerUnavailable(
                     f"The Jupyter server at {self.url} has no jupyter-msal extension (HTTP 404).",

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from ..errors import JupyterMsalError
+from ..errors import JupyterMsalError, ServerUnavailable, SignInRequired
 from . import api
 from .token import AccessToken
 
@@ -62,12 +63,22 @@ def _azure_types() -> tuple[type, type]:
 
 
 def _auth_error(err: JupyterMsalError) -> Exception:
-    """azure-core's ``ClientAuthenticationError`` (what credentials raise), if available."""
-    try:
-        from azure.core.exceptions import ClientAuthenticationError
-    except ImportError:
-        return err
-    wrapped = ClientAuthenticationError(message=f"jupyter-msal: {err}")
+    """What Azure SDK credentials raise: ``ClientAuthenticationError`` (azure-core), or
+    azure-identity's ``CredentialUnavailableError`` when nobody is signed in or there is no
+    server, so that ``ChainedTokenCredential``/``DefaultAzureCredential`` chains move on.
+
+    azure-identity is only used when the program has already imported it (it imports msal).
+    """
+    identity = sys.modules.get("azure.identity")
+    unavailable = getattr(identity, "CredentialUnavailableError", None)
+    if unavailable is not None and isinstance(err, (SignInRequired, ServerUnavailable)):
+        wrapped: Exception = unavailable(message=f"jupyter-msal: {err}")
+    else:
+        try:
+            from azure.core.exceptions import ClientAuthenticationError
+        except ImportError:
+            return err
+        wrapped = ClientAuthenticationError(message=f"jupyter-msal: {err}")
     wrapped.jupyter_msal_error = err  # type: ignore[attr-defined]
     return wrapped
 
@@ -83,7 +94,9 @@ class Credential:
     Tokens are shared with :func:`jupyter_msal.get_token` (the same kernel-side cache), and the
     token objects inside the returned ``AccessToken`` keep their redacted ``repr``.
     Errors are raised as ``azure.core.exceptions.ClientAuthenticationError`` (with the
-    jupyter-msal error as ``__cause__``), as Azure SDK credentials do.
+    jupyter-msal error as ``__cause__``), as Azure SDK credentials do; when nobody is signed in
+    (``sign_in=False``) or there is no server, as azure-identity's ``CredentialUnavailableError``
+    if the program uses azure-identity, so credential chains try their next credential.
     """
 
     def __init__(

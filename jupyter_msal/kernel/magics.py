@@ -48,11 +48,16 @@ class MsalMagics(Magics):
     def _parse(self, func: Any, line: str) -> Any:
         from IPython.utils.process import arg_split
 
+        name = func.__name__
         try:
             argv = arg_split(line, posix=True, strict=True)
         except ValueError as err:
-            raise UsageError(f"cannot parse the arguments: {err}") from None
-        return func.parser.parse_args(_expand(argv, self.shell.user_ns if self.shell else {}))
+            raise UsageError(f"cannot parse the arguments: {err} (see %{name}?)") from None
+        argv = _expand(argv, self.shell.user_ns if self.shell else {})
+        try:
+            return func.parser.parse_args(argv)
+        except UsageError as err:
+            raise UsageError(f"{err} (see %{name}? for the options)") from None
 
     @ma.magic_arguments()
     @ma.argument(
@@ -160,10 +165,12 @@ class MsalMagics(Magics):
 
 
 def _interruptible(func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run ``func``; a KeyboardInterrupt (the sign-in is already cancelled) becomes one line."""
+    """Run ``func``; an interrupted (and so cancelled) sign-in becomes one line."""
+    from .api import SignInInterrupted
+
     try:
         return func(*args, **kwargs)
-    except KeyboardInterrupt:
+    except SignInInterrupted:
         raise SignInCancelled("Interrupted: the sign-in was cancelled.") from None
 
 

@@ -106,13 +106,23 @@ class Kernel:
     """A kernel (started by a server or directly) and a blocking client on it."""
 
     def __init__(self, connection_file: str, *, on_shutdown: Any = None) -> None:
+        self.connection_file = connection_file
+        self.client = self._connect()
+        self._on_shutdown = on_shutdown
+
+    def _connect(self) -> Any:
         from jupyter_client import BlockingKernelClient
 
-        self.client = BlockingKernelClient(connection_file=connection_file)
-        self.client.load_connection_file()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
-        self._on_shutdown = on_shutdown
+        client = BlockingKernelClient(connection_file=self.connection_file)
+        client.load_connection_file()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        return client
+
+    def reconnect(self) -> None:
+        """New channels (after a restart the old heartbeat may still report a missed beat)."""
+        self.client.stop_channels()
+        self.client = self._connect()
 
     def execute(self, code: str, timeout: float = 60) -> Result:
         """Run ``code``; collect every output (display updates included) until idle."""
@@ -318,7 +328,7 @@ class JupyterServer:
 
     def restart(self, kernel: Kernel) -> None:
         self.request("POST", f"api/kernels/{kernel.id}/restart")  # type: ignore[attr-defined]
-        kernel.client.wait_for_ready(timeout=60)
+        kernel.reconnect()
 
     def kernel_env(self) -> dict[str, str]:
         """The URL and secret the extension hands to its kernels (read from one kernel)."""

@@ -183,6 +183,22 @@ def test_credential_errors_are_client_authentication_errors(
     assert isinstance(info.value.__cause__, SignInRequired)
 
 
+def test_chains_move_on_when_nobody_is_signed_in(
+    signed_out: JupyterServer, in_process_client: Any
+) -> None:
+    from azure.core.credentials import AccessToken
+    from azure.identity import ChainedTokenCredential, CredentialUnavailableError
+
+    class Fallback:
+        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            return AccessToken("fallback-token", 1)
+
+    with pytest.raises(CredentialUnavailableError, match="jupyter-msal: Sign in first"):
+        jupyter_msal.Credential(sign_in=False).get_token(STORAGE)
+    chain = ChainedTokenCredential(jupyter_msal.Credential(sign_in=False), Fallback())
+    assert chain.get_token(STORAGE).token == "fallback-token"
+
+
 def test_without_azure_core(signed_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("azure.core.credentials", "azure.core.exceptions"):
         monkeypatch.setitem(__import__("sys").modules, name, None)

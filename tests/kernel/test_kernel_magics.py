@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from kernel_helpers import (
     ADA,
     GRAPH,
@@ -15,6 +16,14 @@ from kernel_helpers import (
     sha,
     wait_for_new_code,
 )
+
+
+@pytest.fixture(scope="module")
+def server_extra_env() -> dict[str, str]:
+    """This module's server has an admin policy on scopes."""
+    return {
+        "JUPYTER_MSAL_ALLOWED_SCOPES": "https://storage.azure.com/*,https://graph.microsoft.com/*"
+    }
 
 
 def _issued(emulator: Any) -> set[str]:
@@ -185,7 +194,9 @@ def test_bad_input_gives_one_line_errors(signed_out: JupyterServer, emulator: An
     with server.kernel() as k:
         k.ok("%load_ext jupyter_msal")
         line = _one_line_error(k.execute(f"%msal_token {STORAGE} --bogus"))
-        assert line == "UsageError: unrecognized arguments: --bogus"
+        assert line == (
+            "UsageError: unrecognized arguments: --bogus (see %msal_token? for the options)"
+        )
 
         line = _one_line_error(k.execute(f"%msal_token {STORAGE} --claims '{{not json'"))
         assert line.startswith("UsageError: --claims: The claims are not valid JSON")
@@ -193,12 +204,33 @@ def test_bad_input_gives_one_line_errors(signed_out: JupyterServer, emulator: An
         line = _one_line_error(k.execute(f"%msal_token {STORAGE} --timeout soon"))
         assert "--timeout" in line and "invalid float value" in line
 
+        line = _one_line_error(k.execute("%msal_token https://vault.azure.net/.default"))
+        assert line == (
+            "\x1b[0;31mERROR:\x1b[0m The scope 'https://vault.azure.net/.default' is not allowed "
+            "by the admin policy JupyterMsal.allowed_scopes (https://storage.azure.com/*, "
+            "https://graph.microsoft.com/*). Ask the admin of this Jupyter server to allow it."
+        )
+
+        line = _one_line_error(k.execute("%msal_token"))  # no scope, no default_scopes
+        assert "Name at least one scope" in line and "JupyterMsal.default_scopes" in line
+
         line = _one_line_error(k.execute(f"%msal_token {STORAGE} --no-sign-in"))
         assert line.endswith(
             "Sign in first: no signed-in account can get this token. "
             "Run %msal_login, `jupyter msal login`, or use the Sign in button."
         )
         assert line.startswith("\x1b[0;31mERROR:\x1b[0m ")
+
+        # --timeout: nobody used the code in time, so the sign-in is cancelled on the server.
+        known = set(emulator.pending_user_codes())
+        line = _one_line_error(k.execute(f"%msal_token {STORAGE} --timeout 1.5"))
+        assert line == (
+            "\x1b[0;31mERROR:\x1b[0m Nobody completed the sign-in within 1.5 s; it was "
+            "cancelled. Run it again, and use the code before the time runs out."
+        )
+        (code,) = [c for c in emulator.pending_user_codes() if c not in known]
+        flows = server.request("GET", "jupyter-msal/sign-ins")["sign_ins"]
+        assert [f["state"] for f in flows if f["user_code"] == code] == ["cancelled"]
 
         # Errors raised by the Python API inside a cell are one line too.
         line = _one_line_error(
