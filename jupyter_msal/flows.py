@@ -47,6 +47,7 @@ PENDING, SUCCEEDED, FAILED, EXPIRED, CANCELLED = (
     "cancelled",
 )
 METHODS = ("auto", "device_code", "broker")
+_KEEP_WAITING = frozenset({"authorization_pending", "slow_down"})
 #: Seconds a finished flow stays visible to clients before it is forgotten.
 FINISHED_FLOW_TTL = 600
 
@@ -54,10 +55,17 @@ FINISHED_FLOW_TTL = 600
 class SignInFlow:
     """One interactive sign-in and its state. Thread-safe; finishing happens once."""
 
-    def __init__(self, method: str, scopes: Sequence[str], fallback_reason: str | None = None):
+    def __init__(
+        self,
+        method: str,
+        scopes: Sequence[str],
+        fallback_reason: str | None = None,
+        claims: str | None = None,
+    ) -> None:
         self.id = secrets.token_urlsafe(12)
         self.method = method
         self.scopes = tuple(scopes)
+        self.claims = claims
         self.fallback_reason = fallback_reason
         self.state = PENDING
         self.created_on = time.time()
@@ -88,6 +96,10 @@ class SignInFlow:
             self.finished_on = time.time()
         self._done.set_result(state)
         return True
+
+    def wait_for_cancel(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; wake at once (returning True) when the flow is cancelled."""
+        return self._cancel.wait(seconds)
 
     def cancel(self) -> bool:
         """Cancel the flow if it is still pending."""
@@ -159,8 +171,13 @@ class SignInFlows:
             return "device_code", broker.reason if settings.broker != "never" else None
         return method, None
 
-    def start(self, method: str = "auto", scopes: Sequence[str] = ()) -> SignInFlow:
-        """Start a sign-in (blocking: asks the identity provider for a device code)."""
+    def start(
+        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
+    ) -> SignInFlow:
+        """Start a sign-in (blocking: asks the identity provider for a device code).
+
+        ``claims`` is a claims challenge (MFA or Conditional Access step-up) to satisfy.
+        """
         service = self._service
         if service.settings.service_principal:
             raise BadRequest("Service principal mode: nobody signs in, tokens are app-only.")
@@ -173,7 +190,9 @@ class SignInFlows:
                 raise TooManySignIns(
                     f"{pending} sign-ins are already waiting: finish or cancel one first."
                 )
-        flow = SignInFlow(chosen, resolved, fallback_reason)
+        if claims is not None and not isinstance(claims, str):
+            raise BadRequest("claims must be a JSON string")
+        flow = SignInFlow(chosen, resolved, fallback_reason, claims)
         if chosen == "broker":
             self._start_broker(flow)
         else:
@@ -185,7 +204,9 @@ class SignInFlows:
 
     def _start_device_code(self, flow: SignInFlow) -> None:
         app = self._service.app
-        device = self._service.call_msal(app.initiate_device_flow, list(flow.scopes))
+        device = self._service.call_msal(
+            app.initiate_device_flow, list(flow.scopes), claims_challenge=flow.claims
+        )
         flow.user_code = device.get("user_code")
         flow.verification_uri = device.get("verification_uri")
         flow.message = device.get("message")
@@ -198,26 +219,55 @@ class SignInFlows:
         ).start()
 
     def _poll_device_code(self, flow: SignInFlow, device: dict[str, Any]) -> None:
+        """Poll once per interval, checking cancel and expiry before every poll.
+
+        msal's own loop polls once more after its last exit check, so a code approved just
+        after a cancel would still sign in; here each msal call makes exactly one poll
+        (``exit_condition`` is always true) and a cancel wakes the wait at once.
+        """
         app = self._service.app
-
-        def stop(polled: dict[str, Any]) -> bool:
-            return flow.cancel_requested or polled.get("expires_at", 0) < time.time()
-
+        interval = max(1, int(device.get("interval") or 5))
+        before = {a.home_account_id for a in self._service.list_accounts()}
         try:
-            result = self._service.call_msal(
-                app.acquire_token_by_device_flow,
-                device,
-                exit_condition=stop,
-                error_scopes=flow.scopes,
-                during_sign_in=True,
-            )
+            while True:
+                if flow.cancel_requested:
+                    return
+                if float(device.get("expires_at") or 0) < time.time():
+                    raise SignInExpired(
+                        "The sign-in code expired before it was used: start a new sign-in."
+                    )
+                result = self._service.call_msal(
+                    app.acquire_token_by_device_flow,
+                    device,
+                    claims_challenge=flow.claims,
+                    exit_condition=lambda _: True,
+                    error_scopes=flow.scopes,
+                    during_sign_in=True,
+                    keep_waiting=_KEEP_WAITING,
+                )
+                error = result.get("error")
+                if error is None:
+                    break
+                if error == "slow_down":
+                    interval += 5
+                flow.wait_for_cancel(interval)
         except JupyterMsalError as err:
             self._finish_failed(flow, err)
         except Exception as err:  # a bug must not leave a flow pending forever
             self._log.exception("jupyter-msal: sign-in %s crashed", flow.id)
             self._finish_failed(flow, JupyterMsalError(f"The sign-in failed: {err}"))
         else:
-            self._finish_succeeded(flow, result)
+            if flow.cancel_requested:  # approved while the last poll was on the wire
+                self._undo_sign_in(result, before)
+            else:
+                self._finish_succeeded(flow, result)
+
+    def _undo_sign_in(self, result: dict[str, Any], before: set[str]) -> None:
+        """A cancelled flow must not leave a new account behind."""
+        for account in self._service.list_accounts():
+            if account.home_account_id not in before:
+                self._service.sign_out(account.home_account_id)
+                self._log.info("jupyter-msal: removed an account approved after its cancel")
 
     def _start_broker(self, flow: SignInFlow) -> None:
         threading.Thread(
@@ -234,6 +284,7 @@ class SignInFlows:
                 app.acquire_token_interactive,
                 list(flow.scopes),
                 parent_window_handle=app.CONSOLE_WINDOW_HANDLE,
+                claims_challenge=flow.claims,
                 error_scopes=flow.scopes,
                 during_sign_in=True,
             )

@@ -176,12 +176,13 @@ class TokenService:
         *args: Any,
         error_scopes: Sequence[str] = (),
         during_sign_in: bool = False,
+        keep_waiting: frozenset[str] = frozenset(),
         **kwargs: Any,
     ) -> Any:
         """Call msal (blocking); turn transport failures and error dicts into typed exceptions.
 
-        ``error_scopes`` and ``during_sign_in`` shape the error; every other argument goes to
-        ``fn``.
+        ``error_scopes`` and ``during_sign_in`` shape the error; error dicts whose ``error`` is
+        in ``keep_waiting`` are returned instead of raised; every other argument goes to ``fn``.
         """
         import requests
 
@@ -217,7 +218,7 @@ class TokenService:
                     hint="Try again in a minute; msal waits out Retry-After before asking again.",
                 ) from err
             raise
-        if isinstance(result, dict) and "error" in result:
+        if isinstance(result, dict) and "error" in result and result["error"] not in keep_waiting:
             raise error_from_msal_result(result, scopes=error_scopes, during_sign_in=during_sign_in)
         return result
 

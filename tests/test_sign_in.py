@@ -157,3 +157,29 @@ async def test_sign_in_scopes_reach_the_identity_provider(api: Any, msal_emulato
     status, token = await api("POST", "token", {"scopes": [STORAGE]})
     assert status == 200 and token["access_token"] in msal_emulator.issued_access_tokens
     assert msal_emulator.counts["token"] == 0
+
+
+async def test_cancel_wins_even_when_approved_right_after(
+    api: Any, msal_emulator: Any, msal_service: Any
+) -> None:
+    """Approve at once after the cancel: the flow stays cancelled and no account appears."""
+    for _ in range(3):
+        flow = await start_flow(api)
+        await api("DELETE", f"sign-ins/{flow['id']}")
+        try:
+            msal_emulator.approve(flow["user_code"])
+        except LookupError:
+            pass
+    await asyncio.sleep(2.5)  # longer than one poll interval
+    _, listed = await api("GET", "sign-ins")
+    assert {f["state"] for f in listed["sign_ins"]} == {"cancelled"}
+    assert (await api("GET", "accounts"))[1]["accounts"] == []
+
+
+async def test_sign_in_with_claims_challenge(api: Any, msal_emulator: Any) -> None:
+    claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
+    flow = await start_flow(api, claims=claims)
+    msal_emulator.approve(flow["user_code"])
+    assert (await wait_flow(api, flow["id"]))["state"] == "succeeded"
+    sent = [r for r in msal_emulator.requests if r["path"].endswith(("/devicecode", "/token"))]
+    assert sent and all(r["claims"] for r in sent), sent

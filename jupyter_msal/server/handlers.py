@@ -254,10 +254,11 @@ class SignInsHandler(MsalHandler):
 
     @api
     async def post(self) -> None:
-        body = self.json_body({"method", "scopes"})
+        body = self.json_body({"method", "scopes", "claims"})
         method = _field(body, "method", str, "auto")
         scopes = _field(body, "scopes", list, [])
-        flow = await self.service.run_blocking(self.service.flows.start, method, scopes)
+        claims = _field(body, "claims", str)
+        flow = await self.service.run_blocking(self.service.flows.start, method, scopes, claims)
         self.reply(flow.to_dict(), status=202)
 
 

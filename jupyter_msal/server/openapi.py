@@ -179,6 +179,7 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                                     "enum": ["auto", "device_code", "broker"],
                                 },
                                 "scopes": _STRING_LIST,
+                                "claims": {"type": "string"},
                             },
                         }
                     ),
