@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
+from ..constants import SECRET_HEADER, SERVER_SECRET_ENV, SERVER_URL_ENV
 from ..errors import (
     BadRequest,
     JupyterMsalError,
@@ -44,9 +45,6 @@ __all__ = [
     "reset_client",
 ]
 
-SERVER_URL_ENV = "JUPYTER_MSAL_SERVER_URL"
-SERVER_SECRET_ENV = "JUPYTER_MSAL_SERVER_SECRET"
-SECRET_HEADER = "X-Jupyter-Msal-Secret"
 
 log = logging.getLogger("jupyter_msal.kernel")
 

@@ -10,15 +10,12 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import TraitError
 
 from ..config import JupyterMsal
+from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
 from ..errors import ConfigError, JupyterMsalError
 from ..service import TokenService
 from .handlers import make_routes
 
-__all__ = ["SECRET_ENV", "URL_ENV", "JupyterMsalApp"]
-
-#: Environment variables the server sets in its own process; kernels and terminals inherit them.
-URL_ENV = "JUPYTER_MSAL_SERVER_URL"
-SECRET_ENV = "JUPYTER_MSAL_SERVER_SECRET"
+__all__ = ["JupyterMsalApp"]
 
 
 class JupyterMsalApp(ExtensionApp):
@@ -42,7 +39,7 @@ class JupyterMsalApp(ExtensionApp):
             self.log.error("jupyter-msal is not active: %s", err)
             raise
         self.kernel_secret = secrets.token_urlsafe(32)
-        os.environ[SECRET_ENV] = self.kernel_secret
+        os.environ[SERVER_SECRET_ENV] = self.kernel_secret
         self._publish_url()
         status = self.service.status()
         self.log.info(
@@ -61,7 +58,7 @@ class JupyterMsalApp(ExtensionApp):
     def _publish_url(self) -> None:
         url = self.serverapp.connection_url if self.serverapp else ""
         if url:
-            os.environ[URL_ENV] = url if url.endswith("/") else url + "/"
+            os.environ[SERVER_URL_ENV] = url if url.endswith("/") else url + "/"
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Once the HTTP server listens, the port is final: publish the URL again."""
@@ -71,6 +68,6 @@ class JupyterMsalApp(ExtensionApp):
         """Cancel pending sign-ins, stop worker threads, withdraw the environment."""
         if self.service is not None:
             self.service.close()
-        for var in (URL_ENV, SECRET_ENV):
-            if os.environ.get(var) and (var != SECRET_ENV or os.environ[var] == self.kernel_secret):
-                os.environ.pop(var, None)
+        if os.environ.get(SERVER_SECRET_ENV) == self.kernel_secret:  # ours, not a newer server's
+            os.environ.pop(SERVER_SECRET_ENV, None)
+            os.environ.pop(SERVER_URL_ENV, None)

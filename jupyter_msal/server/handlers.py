@@ -18,13 +18,14 @@ from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from ..constants import API_PATH, SECRET_HEADER
 from ..errors import BadRequest, BodyTooLarge, Forbidden, JupyterMsalError
 from ..service import TokenService
 from .openapi import openapi_document
 
 __all__ = ["KERNEL_SECRET_HEADER", "MAX_BODY_BYTES", "error_body", "make_routes"]
 
-KERNEL_SECRET_HEADER = "X-Jupyter-Msal-Secret"
+KERNEL_SECRET_HEADER = SECRET_HEADER
 MAX_BODY_BYTES = 64 * 1024
 MAX_WAIT_SECONDS = 30.0
 _HTTP_CODES = {
@@ -291,7 +292,7 @@ def make_routes(
 ) -> list[tuple[str, type, dict[str, Any]]]:
     """URL patterns (relative to base_url) with the handler kwargs."""
     kwargs = {"service": service, "kernel_secret": kernel_secret}
-    prefix = r"/jupyter-msal"
+    prefix = f"/{API_PATH}"
     return [
         (rf"{prefix}/status", StatusHandler, kwargs),
         (rf"{prefix}/accounts", AccountsHandler, kwargs),
