@@ -114,7 +114,7 @@ def cmd_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except SignInRequired:
         if args.no_sign_in or not sys.stdin.isatty():
             raise
-        _wait_for_sign_in(client, client.start_sign_in("auto", args.scope), err)
+        _wait_for_sign_in(client, client.start_sign_in("auto", args.scope, args.claims), err)
         token = client.token(args.scope, args.account, args.force_refresh, args.claims)
     if args.json:
         _print_json(

@@ -175,7 +175,7 @@ def _fetch(
     except SignInRequired as err:
         if not sign_in:
             raise
-        run_sign_in(client, scopes=err.scopes or scopes, timeout=timeout)
+        run_sign_in(client, scopes=err.scopes or scopes, timeout=timeout, claims=err.claims)
         token = client.token(scopes, account, False, claims_json)
     if claims_json is None:
         _remember((raw_scopes, account), token)
@@ -270,6 +270,7 @@ def run_sign_in(
     method: str = "auto",
     timeout: float | None = None,
     rich: bool | None = None,
+    claims: str | None = None,
 ) -> Account:
     """Start a sign-in, show its prompt, wait for it, and replace the prompt by the outcome.
 
@@ -277,7 +278,7 @@ def run_sign_in(
     :class:`SignInInterrupted`, a ``KeyboardInterrupt``);
     ``timeout`` cancels it and raises :class:`~jupyter_msal.errors.SignInExpired`.
     """
-    flow = client.start_sign_in(method, list(scopes))
+    flow = client.start_sign_in(method, list(scopes), claims)
     if rich is None and client.mode != "server":
         rich = False  # direct mode: the prompt prints as text
     prompt = SignInPrompt(flow, rich=rich)

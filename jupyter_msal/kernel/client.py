@@ -73,8 +73,10 @@ class Client(Protocol):
         """Remove one account (or all) from the cache; returns those removed."""
         ...
 
-    def start_sign_in(self, method: str = "auto", scopes: Sequence[str] = ()) -> dict[str, Any]:
-        """Start a sign-in flow; returns its FLOW JSON (see docs/rest-api.md)."""
+    def start_sign_in(
+        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
+    ) -> dict[str, Any]:
+        """Start a sign-in flow (satisfying ``claims``, if given); returns its FLOW JSON."""
         ...
 
     def wait_sign_in(self, flow_id: str, wait: float = 10.0) -> dict[str, Any]:
@@ -282,11 +284,15 @@ class ServerClient:
             raise BadRequest("Name the account to sign out of, or sign out of all accounts.")
         return [Account.from_dict(a) for a in doc.get("removed", [])]
 
-    def start_sign_in(self, method: str = "auto", scopes: Sequence[str] = ()) -> dict[str, Any]:
+    def start_sign_in(
+        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
+    ) -> dict[str, Any]:
         """``POST jupyter-msal/sign-ins``."""
         body: dict[str, Any] = {"method": method}
         if scopes:
             body["scopes"] = list(scopes)
+        if claims:
+            body["claims"] = claims
         return self.request("POST", "sign-ins", body)
 
     def wait_sign_in(self, flow_id: str, wait: float = 10.0) -> dict[str, Any]:
@@ -390,9 +396,11 @@ class DirectClient:
             raise BadRequest("Name the account to sign out of, or sign out of all accounts.")
         return list(self.service.sign_out(account, all_accounts=all_accounts))
 
-    def start_sign_in(self, method: str = "auto", scopes: Sequence[str] = ()) -> dict[str, Any]:
+    def start_sign_in(
+        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
+    ) -> dict[str, Any]:
         """``TokenService.flows.start``."""
-        return dict(self.service.flows.start(method, list(scopes)).to_dict())
+        return dict(self.service.flows.start(method, list(scopes), claims).to_dict())
 
     def _flow(self, flow_id: str) -> Any:
         flow = self.service.flows.get(flow_id)
