@@ -22,7 +22,7 @@ def demo_environment(emulator: object, workdir: Path) -> dict[str, str]:
     """Environment variables that point a Jupyter server at ``emulator`` with a demo cache."""
     env = dict(emulator.jupyter_msal_env())  # type: ignore[attr-defined]
     env.update(
-        JUPYTER_MSAL_CACHE_PATH=str(workdir / "msal" / "token_cache.bin"),
+        JUPYTER_MSAL_CACHE_PATH=str(workdir / "cache" / "token_cache.bin"),
         JUPYTER_MSAL_CACHE_ENCRYPTION="none",
         JUPYTER_MSAL_ALLOWED_HOSTS="127.0.0.1,localhost",
     )
@@ -36,6 +36,8 @@ def run_demo(
     from .testing import EntraEmulator
 
     workdir = Path(tempfile.mkdtemp(prefix="jupyter-msal-demo-"))
+    root = workdir / "notebooks"  # Jupyter's file browser; the cache stays outside it
+    root.mkdir()
     with EntraEmulator(device_code_interval=2, plain_http_sign_in_page=True) as emulator:
         env = os.environ | demo_environment(emulator, workdir)
         err.write(
@@ -51,6 +53,6 @@ def run_demo(
         if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
             command.append("--allow-root")
         try:
-            return subprocess.call(command, env=env, cwd=str(workdir))
+            return subprocess.call(command, env=env, cwd=str(root))
         except KeyboardInterrupt:
             return 0
