@@ -5,6 +5,7 @@ jupyter-msal is installed: it imports nothing heavy until a fixture is used.
 
 * ``msal_emulator``: a fresh :class:`~jupyter_msal.testing.EntraEmulator` per test
   (``device_code_interval=1``), stopped afterwards.
+* ``msal_emulator_module``: one emulator per test module.
 * ``msal_emulator_session``: one emulator shared by the whole session; clearing faults and
   resetting counts between tests is up to the caller (``emu.clear_faults()``,
   ``emu.reset_counts()``, ``emu.auto_approve = None``).
@@ -30,6 +31,16 @@ def _new_emulator() -> EntraEmulator:
 @pytest.fixture
 def msal_emulator() -> Iterator[EntraEmulator]:
     """A freshly started Entra ID emulator for one test (device-code interval 1 s)."""
+    emulator = _new_emulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def msal_emulator_module() -> Iterator[EntraEmulator]:
+    """One Entra ID emulator shared by the tests of a module (device-code interval 1 s)."""
     emulator = _new_emulator().start()
     try:
         yield emulator

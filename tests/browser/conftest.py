@@ -81,14 +81,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Any]:
-    from jupyter_msal.testing import EntraEmulator
-
-    emu = EntraEmulator(device_code_interval=1).start()
-    try:
-        yield emu
-    finally:
-        emu.stop()
+def emulator(msal_emulator_module: Any) -> Any:
+    """One Entra ID emulator per test module (device-code interval 1 s)."""
+    return msal_emulator_module
 
 
 @dataclass

@@ -16,15 +16,9 @@ from kernel_helpers import JupyterServer, base_env
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Any]:
+def emulator(msal_emulator_module: Any) -> Any:
     """One Entra ID emulator per test module (device-code interval 1 s)."""
-    from jupyter_msal.testing import EntraEmulator
-
-    emu = EntraEmulator(device_code_interval=1).start()
-    try:
-        yield emu
-    finally:
-        emu.stop()
+    return msal_emulator_module
 
 
 @pytest.fixture(scope="module")
