@@ -92,33 +92,35 @@ class TokenService:
         self._tokens_stamp: float | None = None
         self._inflight: dict[_TokenKey, Future[AccessToken]] = {}
         self._inflight_lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="jupyter-msal")
+        # Calls that may wait on the identity provider, and reads of the cache file, get pools
+        # of their own: however many requests hang on the IdP, listing accounts still answers.
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="jupyter-msal-idp")
+        self._cache_executor = ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="jupyter-msal-cache"
+        )
         self._revision = 0
         self._known_accounts: frozenset[str] | None = None
         self._accounts_lock = threading.Lock()
         self.flows = SignInFlows(self, max_pending=settings.max_pending_sign_ins, log=self.log)
-        if self._cache.info.warnings:
-            for warning in self._cache.info.warnings:
-                self.log.warning("jupyter-msal: %s", warning)
         if not settings.service_principal and region:
             self.log.warning("jupyter-msal: %s", self.region_note())
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    @property
-    def executor(self) -> ThreadPoolExecutor:
-        """The thread pool that runs blocking msal calls."""
-        return self._executor
-
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` in the service's thread pool and await the result."""
+        """Run ``fn``, which may talk to the identity provider, in a worker thread; await it."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
+    async def read_cache(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn``, which only reads the cache file (never the network), in a worker thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._cache_executor, lambda: fn(*args, **kwargs))
+
     @property
     def cache_info(self) -> dict[str, Any]:
-        """Where the cache is and whether it is encrypted (non-secret)."""
-        return self._cache.info.to_dict() | {"warnings": list(self._cache.warnings)}
+        """Where the cache is and whether it is encrypted (non-secret), with live warnings."""
+        return self._cache.info.to_dict()
 
     @property
     def app(self) -> msal.ClientApplication:
@@ -586,6 +588,7 @@ class TokenService:
         """Cancel pending sign-ins and stop the worker threads."""
         self.flows.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._cache_executor.shutdown(wait=False, cancel_futures=True)
         self.http.close()
 
 

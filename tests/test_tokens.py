@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
 import pytest
+from tornado.httpclient import AsyncHTTPClient
 
 STORAGE = "https://storage.azure.com/.default"
 GRAPH = "https://graph.microsoft.com/.default"
@@ -91,7 +93,12 @@ async def test_no_account_is_sign_in_required(api: Any) -> None:
 
 
 async def test_server_stays_responsive_while_idp_hangs(
-    api: Any, msal_emulator: Any, jp_fetch: Any
+    api: Any,
+    msal_emulator: Any,
+    jp_fetch: Any,
+    jp_http_port: int,
+    jp_base_url: str,
+    jp_auth_header: dict[str, str],
 ) -> None:
     await sign_in(api, msal_emulator)
     msal_emulator.set_latency(10, endpoint="token")  # longer than http_timeout (8 s)
@@ -111,8 +118,37 @@ async def test_server_stays_responsive_while_idp_hangs(
         timings.append(time.perf_counter() - started)
     assert not hanging.done()
     assert max(timings) < 1.0, timings
+    # Many requests hanging on the IdP at once (more than the worker threads) do not starve
+    # the requests that only read the cache.
+    # (their own HTTP client: the test client queues beyond 10 requests in flight)
+    client = AsyncHTTPClient(force_instance=True, max_clients=50)
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-msal/token"
+    many = [
+        asyncio.ensure_future(
+            client.fetch(
+                url,
+                method="POST",
+                headers=jp_auth_header,
+                raise_error=False,
+                body=json.dumps({"scopes": [f"https://r{i}.example/.default"]}),
+                request_timeout=30,
+            )
+        )
+        for i in range(12)
+    ]
+    await asyncio.sleep(0.5)
+    started = time.perf_counter()
+    status, body = await api("GET", "accounts")
+    assert status == 200 and len(body["accounts"]) == 1
+    status, _ = await api("GET", "status")
+    assert status == 200
+    assert time.perf_counter() - started < 1.0
+    assert not any(task.done() for task in many)
     status, err = await hanging
     assert status == 504
+    answers = await asyncio.gather(*many)
+    assert {a.code for a in answers} == {504}
+    client.close()
     assert err["error"] == "identity_provider_unreachable"
     assert "did not answer within 8 s" in err["message"]
 

@@ -190,7 +190,7 @@ class StatusHandler(MsalHandler):
 
     @api
     async def get(self) -> None:
-        accounts = await self.service.run_blocking(self.service.list_accounts)
+        accounts = await self.service.read_cache(self.service.list_accounts)
         self.reply(self.service.status(accounts))
 
 
@@ -199,7 +199,7 @@ class AccountsHandler(MsalHandler):
 
     @api
     async def get(self, account: str | None = None) -> None:
-        accounts = await self.service.run_blocking(self.service.list_accounts)
+        accounts = await self.service.read_cache(self.service.list_accounts)
         if account:
             match = [a for a in accounts if a.matches(unquote(account))]
             if not match:
@@ -214,7 +214,7 @@ class AccountsHandler(MsalHandler):
         removed = await self.service.run_blocking(
             self.service.sign_out, selector, all_accounts=selector is None
         )
-        accounts = await self.service.run_blocking(self.service.list_accounts)
+        accounts = await self.service.read_cache(self.service.list_accounts)
         self.reply(
             {
                 "removed": [a.to_dict() for a in removed],
