@@ -23,16 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
 
 REPO = Path(__file__).resolve().parents[1]
 SCOPE = "https://storage.azure.com/.default"
@@ -40,60 +39,15 @@ USER = "ada@contoso.com"
 CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """A Jupyter server with jupyter-msal, in a subprocess, in its own folders."""
+class Server(JupyterServerProcess):
+    """The shipped subprocess server, plus what this benchmark does with it."""
 
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.workdir, self.env = workdir, dict(env)
-        self.token, self.port = secrets.token_hex(16), _free_port()
-        for sub in ("config", "data", "runtime", "root"):
-            (workdir / sub).mkdir(parents=True, exist_ok=True)
-        self.env.update(
-            JUPYTER_CONFIG_DIR=str(workdir / "config"),
-            JUPYTER_DATA_DIR=str(workdir / "data"),
-            JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
-        )
-        (workdir / "config" / "jupyter_server_config.json").write_text(
-            json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_msal": True}}})
-        )
-        self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-                f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-                "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={workdir / 'root'}",
-                f"--IdentityProvider.token={self.token}",
-            ],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(600):
-            try:
-                self.request("GET", "jupyter-msal/status")
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the Jupyter server did not start")
-
-    def request(self, method: str, path: str, body: Any = None) -> Any:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Authorization": f"token {self.token}"},
-        )
-        with urllib.request.urlopen(req, timeout=60) as resp:  # loopback only
-            raw = resp.read()
-        return json.loads(raw) if raw else None
+        super().__init__(env, workdir)
+        self.start()
 
     def sign_in(self) -> None:
-        flow = self.request("POST", "jupyter-msal/sign-ins", {})
-        while flow["state"] == "pending":
-            flow = self.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
+        flow = self.wait_for_sign_in(self.request("POST", "jupyter-msal/sign-ins", {}))
         assert flow["state"] == "succeeded", flow
 
     def kernel(self, kid: str | None = None) -> Any:
@@ -115,10 +69,6 @@ class Server:
         self.request("POST", f"api/kernels/{kc.kernel_id}/restart")
         kc.stop_channels()
         return self.kernel(kc.kernel_id)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 def run_in_kernel(kc: Any, code: str) -> Any:
@@ -258,12 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["HOME"] = str(tmp / "home")  # azure-identity's persistent cache goes under ~
     with EntraEmulator(device_code_interval=1) as emu:
         emu.auto_approve = USER
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_MSAL_")}
-        env.update(emu.jupyter_msal_env())
-        env.update(
-            JUPYTER_MSAL_CACHE_PATH=str(tmp / "cache" / "token_cache.bin"),
-            JUPYTER_MSAL_CACHE_ENCRYPTION="none",
-            JUPYTER_MSAL_ALLOWED_HOSTS="127.0.0.1,localhost",
+        env = emulator_environment(
+            emu,
+            tmp / "cache" / "token_cache.bin",
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         )
         server = Server(env, tmp / "server")

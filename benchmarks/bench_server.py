@@ -34,6 +34,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
+
 REPO = Path(__file__).resolve().parents[1]
 STORAGE = "https://storage.azure.com/.default"
 ADA = "ada@contoso.com"
@@ -211,41 +213,22 @@ def throughput_processes(
 # ---------------------------------------------------------------------------------- servers
 
 
-def _server_helpers() -> Any:
-    sys.path.insert(0, str(REPO / "tests" / "kernel"))
-    import kernel_helpers
-
-    return kernel_helpers
-
-
 def make_server(
     env: dict[str, str], workdir: Path, *, extension: bool = True, debug: bool = False
-) -> Any:
-    """tests/kernel's JupyterServer, optionally without jupyter_msal or logging at DEBUG."""
-    helpers = _server_helpers()
-
-    class Server(helpers.JupyterServer):  # type: ignore[misc,name-defined]
-        def request(self, method: str, path: str, body: Any = None, timeout: float = 30) -> Any:
-            if not extension and path == "jupyter-msal/status":  # start()'s readiness probe
-                path = "api/status"
-            return super().request(method, path, body, timeout)
-
-    server = Server(env, workdir)
-    config: dict[str, Any] = {"ServerApp": {"jpserver_extensions": {"jupyter_msal": extension}}}
-    if debug:
-        config["ServerApp"]["log_level"] = "DEBUG"
-    (workdir / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
-    return server
+) -> JupyterServerProcess:
+    """The shipped subprocess server, optionally without jupyter_msal or logging at DEBUG."""
+    return JupyterServerProcess(
+        env, workdir, extension=extension, log_level="DEBUG" if debug else None
+    )
 
 
 def sign_in(server: Any) -> dict[str, Any]:
     """A device-code sign-in through the REST API (the emulator auto-approves)."""
-    flow = server.request(
-        "POST", "jupyter-msal/sign-ins", {"method": "device_code", "scopes": [STORAGE]}
+    flow = server.wait_for_sign_in(
+        server.request(
+            "POST", "jupyter-msal/sign-ins", {"method": "device_code", "scopes": [STORAGE]}
+        )
     )
-    deadline = time.monotonic() + 60
-    while flow["state"] == "pending" and time.monotonic() < deadline:
-        flow = server.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
     if flow["state"] != "succeeded":
         raise RuntimeError(f"sign-in did not succeed: {flow}")
     return flow
@@ -275,15 +258,13 @@ class Bench:
         self.emu.auto_approve = ADA
         self.cache = self.tmp / "cache" / "token_cache.json"
         # IPYTHONDIR: the kernel that reads the secret must not create ~/.ipython.
-        self.env = _server_helpers().base_env(
-            self.emu, self.cache, IPYTHONDIR=str(self.tmp / "ipython")
-        )
+        self.env = emulator_environment(self.emu, self.cache, IPYTHONDIR=str(self.tmp / "ipython"))
         self.server = make_server(self.env, self.tmp / "server").start()
         self.stack.callback(self.server.stop)
         started = time.perf_counter()
         sign_in(self.server)
         say(f"signed in through the REST API in {fmt_s(time.perf_counter() - started)}")
-        self.secret = self.server.kernel_env()["JUPYTER_MSAL_SERVER_SECRET"]
+        self.secret = self.server.kernel_environment()["JUPYTER_MSAL_SERVER_SECRET"]
         self.pid = self.server.proc.pid
 
     def close(self) -> None:

@@ -15,10 +15,6 @@ import hashlib
 import json
 import os
 import queue
-import secrets
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -28,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
 
 REPO = Path(__file__).resolve().parents[2]
 STORAGE = "https://storage.azure.com/.default"
@@ -40,30 +38,16 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def base_env(emulator: Any, cache_path: Path, **extra: str) -> dict[str, str]:
-    """This process's environment pointed at ``emulator`` (no server variables)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("JUPYTER_MSAL_") and k not in {"JPY_PARENT_PID", "JPY_SESSION_NAME"}
-    }
-    env.update(emulator.jupyter_msal_env())
-    env.update(
-        JUPYTER_MSAL_CACHE_PATH=str(cache_path),
-        JUPYTER_MSAL_CACHE_ENCRYPTION="none",
-        JUPYTER_MSAL_ALLOWED_HOSTS="127.0.0.1,localhost",
-        JUPYTER_MSAL_HTTP_TIMEOUT="8",
+    """This process's environment pointed at ``emulator`` (no server variables), able to
+    import this checkout."""
+    return emulator_environment(
+        emulator,
+        cache_path,
         PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
         PYDEVD_DISABLE_FILE_VALIDATION="1",
+        **extra,
     )
-    env.update(extra)
-    return env
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,93 +199,17 @@ def approve_when_pending(
 # Servers
 
 
-class JupyterServer:
-    """``python -m jupyter_server`` with jupyter-msal, in its own folders, token-authenticated."""
+class JupyterServer(JupyterServerProcess):
+    """The shipped subprocess server, plus kernels started through it."""
 
     def __init__(self, env: dict[str, str], workdir: Path, base_url: str = "/") -> None:
-        self.workdir = workdir
-        self.base_url = base_url
-        self.token = secrets.token_hex(16)
-        self.env = dict(env)
-        for sub in ("config", "data", "runtime", "root"):
-            (workdir / sub).mkdir(parents=True, exist_ok=True)
-        self.env.update(
-            JUPYTER_CONFIG_DIR=str(workdir / "config"),
-            JUPYTER_DATA_DIR=str(workdir / "data"),
-            JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
-        )
-        (workdir / "config" / "jupyter_server_config.json").write_text(
-            json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_msal": True}}})
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
+        super().__init__(env, workdir, base_url=base_url)
         self._kernel_env: dict[str, str] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.base_url}"
-
     def start(self, timeout: float = 60) -> JupyterServer:
-        self.port = _free_port()
         self._kernel_env = None
-        log = open(self.workdir / "server.log", "ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter_server",
-                "--no-browser",
-                "--allow-root",
-                f"--ServerApp.port={self.port}",
-                "--ServerApp.port_retries=0",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.base_url={self.base_url}",
-                f"--ServerApp.root_dir={self.workdir / 'root'}",
-                f"--IdentityProvider.token={self.token}",
-            ],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=str(self.workdir / "root"),
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter server exited:\n{self.log()}")
-            try:
-                self.request("GET", "jupyter-msal/status")
-                return self
-            except (OSError, urllib.error.HTTPError):
-                time.sleep(0.1)
-        raise RuntimeError(f"jupyter server did not start:\n{self.log()}")
-
-    def log(self) -> str:
-        return (self.workdir / "server.log").read_text(errors="replace")[-5000:]
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None
-
-    def request(self, method: str, path: str, body: Any = None, timeout: float = 30) -> Any:
-        """Call the server with its Jupyter token; decoded JSON (raises HTTPError on 4xx/5xx)."""
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            self.url + path,
-            data=data,
-            method=method,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
+        super().start(timeout)
+        return self
 
     @contextmanager
     def kernel(self) -> Iterator[Kernel]:
@@ -333,11 +241,7 @@ class JupyterServer:
     def kernel_env(self) -> dict[str, str]:
         """The URL and secret the extension hands to its kernels (read from one kernel)."""
         if self._kernel_env is None:
-            with self.kernel() as k:
-                self._kernel_env = k.eval(
-                    "{k: __import__('os').environ[k] for k in "
-                    "('JUPYTER_MSAL_SERVER_URL', 'JUPYTER_MSAL_SERVER_SECRET')}"
-                )
+            self._kernel_env = self.kernel_environment()
         return dict(self._kernel_env)
 
     def sign_out_all(self) -> None:

@@ -1,0 +1,191 @@
+"""A real Jupyter server with jupyter-msal, in a subprocess, pointed at the emulator.
+
+For offline tests and benchmarks of your own (ours use it too)::
+
+    with EntraEmulator(device_code_interval=1) as emu:
+        env = emulator_environment(emu, tmp_path / "cache.bin")
+        server = JupyterServerProcess(env, tmp_path / "server").start()
+        try:
+            flow = server.request("POST", "jupyter-msal/sign-ins", {})
+            emu.approve(flow["user_code"])
+            server.wait_for_sign_in(flow)
+        finally:
+            server.stop()
+
+The server gets its own config, data and runtime folders under ``workdir`` and a random
+token; it listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
+
+__all__ = ["JupyterServerProcess", "emulator_environment", "free_port"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def emulator_environment(emulator: Any, cache_path: Path | str, **extra: str) -> dict[str, str]:
+    """This process's environment, without any jupyter-msal variables, pointed at ``emulator``.
+
+    Plaintext cache at ``cache_path`` (tests need no keyring), requests only to loopback.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("JUPYTER_MSAL_") and k not in {"JPY_PARENT_PID", "JPY_SESSION_NAME"}
+    }
+    env.update(emulator.jupyter_msal_env())
+    env.update(
+        JUPYTER_MSAL_CACHE_PATH=str(cache_path),
+        JUPYTER_MSAL_CACHE_ENCRYPTION="none",
+        JUPYTER_MSAL_ALLOWED_HOSTS="127.0.0.1,localhost",
+        JUPYTER_MSAL_HTTP_TIMEOUT="8",
+    )
+    env.update(extra)
+    return env
+
+
+class JupyterServerProcess:
+    """``python -m jupyter_server`` with jupyter-msal (or, for comparison, without it)."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        *,
+        base_url: str = "/",
+        extension: bool = True,
+        log_level: str | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.base_url = base_url
+        self.extension = extension
+        self.token = secrets.token_hex(16)
+        self.env = dict(env)
+        for sub in ("config", "data", "runtime", "root"):
+            (workdir / sub).mkdir(parents=True, exist_ok=True)
+        self.env.update(
+            JUPYTER_CONFIG_DIR=str(workdir / "config"),
+            JUPYTER_DATA_DIR=str(workdir / "data"),
+            JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
+        )
+        config: dict[str, Any] = {"ServerApp": {"jpserver_extensions": {"jupyter_msal": extension}}}
+        if log_level:
+            config["ServerApp"]["log_level"] = log_level
+        (workdir / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """The server's URL, base_url included, ending in "/"."""
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
+
+    def start(self, timeout: float = 60) -> JupyterServerProcess:
+        """Start the server and wait until it answers (the extension's status, if enabled)."""
+        self.port = free_port()
+        with open(self.workdir / "server.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+                    f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+                    "--ServerApp.ip=127.0.0.1", f"--ServerApp.base_url={self.base_url}",
+                    f"--ServerApp.root_dir={self.workdir / 'root'}",
+                    f"--IdentityProvider.token={self.token}",
+                ],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=str(self.workdir / "root"),
+            )  # fmt: skip
+        probe = "jupyter-msal/status" if self.extension else "api/status"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter server exited:\n{self.log()}")
+            try:
+                self.request("GET", probe)
+                return self
+            except (OSError, urllib.error.HTTPError):
+                time.sleep(0.1)
+        raise RuntimeError(f"jupyter server did not start:\n{self.log()}")
+
+    def log(self, tail: int = 5000) -> str:
+        """The end of the server's log."""
+        return (self.workdir / "server.log").read_text(errors="replace")[-tail:]
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 20 s)."""
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 30) -> Any:
+        """Call the server with its Jupyter token; decoded JSON (raises HTTPError on 4xx/5xx)."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(  # noqa: S310 - our own http://127.0.0.1 URL
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def wait_for_sign_in(self, flow: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
+        """Long-poll a sign-in until it is no longer pending; returns the final FLOW."""
+        deadline = time.monotonic() + timeout
+        while flow["state"] == "pending" and time.monotonic() < deadline:
+            flow = self.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
+        return flow
+
+    def kernel_environment(self) -> dict[str, str]:
+        """The URL and secret the extension hands its kernels, read from a kernel it starts."""
+        from jupyter_client import BlockingKernelClient
+
+        kid = self.request("POST", "api/kernels", {"name": "python3"})["id"]
+        connection_file = self.workdir / "runtime" / f"kernel-{kid}.json"
+        client = BlockingKernelClient(connection_file=str(connection_file))
+        try:
+            deadline = time.monotonic() + 30
+            while not connection_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            client.load_connection_file()
+            client.start_channels()
+            client.wait_for_ready(timeout=60)
+            printed: list[str] = []
+            names = (SERVER_URL_ENV, SERVER_SECRET_ENV)
+            client.execute_interactive(
+                f"import json, os; print(json.dumps({{k: os.environ[k] for k in {names!r}}}))",
+                output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
+                timeout=60,
+            )
+            return dict(json.loads("".join(printed).strip().splitlines()[-1]))
+        finally:
+            client.stop_channels()
+            try:
+                self.request("DELETE", f"api/kernels/{kid}")
+            except (OSError, urllib.error.HTTPError):
+                pass
