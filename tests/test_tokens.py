@@ -174,7 +174,7 @@ async def test_non_json_body_is_a_clear_error(api: Any, msal_emulator: Any) -> N
     status, err = await api("POST", "token", {"scopes": [GRAPH]})
     assert status == 502, err
     assert err["error"] == "identity_provider_error"
-    assert "<html>" not in err["message"] or "msal cannot use" in err["message"]
+    assert "msal cannot use" in err["message"] and "<html>" not in err["message"]
     assert (await api("GET", "status"))[0] == 200
 
 
@@ -225,3 +225,37 @@ async def test_sign_out_removes_refresh_token_from_disk(
     status, body = await api("DELETE", "accounts")
     assert status == 200 and body["accounts"] == []
     assert not any(rt in cache_file.read_text() for rt in msal_emulator.issued_refresh_tokens)
+
+
+def test_default_scope_token_found_after_restart_when_entra_expands_it(
+    msal_env: dict[str, str], msal_emulator: Any
+) -> None:
+    """Entra answers ``R/.default`` with R's granted scopes, and msal keys the cached token by
+    those, so msal alone would redeem the refresh token after every restart. The service finds
+    the token by its resource instead."""
+    from msal import TokenCache
+
+    from jupyter_msal.config import JupyterMsal
+    from jupyter_msal.service import TokenService
+
+    first = TokenService(JupyterMsal())
+    try:
+        flow = first.flows.start(scopes=[STORAGE])
+        msal_emulator.approve(flow.user_code)
+        assert flow.wait(20) == "succeeded"
+        cache = first._cache.cache
+        kind = TokenCache.CredentialType.ACCESS_TOKEN
+        (entry,) = [e for e in cache.search(kind) if STORAGE in e["target"].split()]
+        expanded = "https://storage.azure.com/user_impersonation"
+        cache.modify(kind, entry, {"target": expanded})  # as real Entra would have keyed it
+    finally:
+        first.close()
+
+    msal_emulator.reset_counts()
+    second = TokenService(JupyterMsal())
+    try:
+        token = second.acquire_token([STORAGE])
+    finally:
+        second.close()
+    assert token.token == entry["secret"]
+    assert msal_emulator.counts["token"] == 0

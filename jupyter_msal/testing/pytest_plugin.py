@@ -22,37 +22,26 @@ if TYPE_CHECKING:
     from .emulator import EntraEmulator
 
 
-def _new_emulator() -> EntraEmulator:
+def _running_emulator() -> Iterator[EntraEmulator]:
     from .emulator import EntraEmulator
 
-    return EntraEmulator(device_code_interval=1)
+    with EntraEmulator(device_code_interval=1) as emulator:
+        yield emulator
 
 
 @pytest.fixture
 def msal_emulator() -> Iterator[EntraEmulator]:
     """A freshly started Entra ID emulator for one test (device-code interval 1 s)."""
-    emulator = _new_emulator().start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+    yield from _running_emulator()
 
 
 @pytest.fixture(scope="module")
 def msal_emulator_module() -> Iterator[EntraEmulator]:
     """One Entra ID emulator shared by the tests of a module (device-code interval 1 s)."""
-    emulator = _new_emulator().start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+    yield from _running_emulator()
 
 
 @pytest.fixture(scope="session")
 def msal_emulator_session() -> Iterator[EntraEmulator]:
     """One Entra ID emulator shared by the whole test session (device-code interval 1 s)."""
-    emulator = _new_emulator().start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+    yield from _running_emulator()
