@@ -347,7 +347,7 @@ class TokenService:
             self.call_msal(self.app.remove_account, raw)
         removed = [self._account(raw) for raw in targets]
         if removed:
-            self._forget_tokens()
+            self._tokens.clear()
         self.list_accounts()
         return removed
 
@@ -357,9 +357,6 @@ class TokenService:
         self, scopes: tuple[str, ...], account: str | None, claims: str | None, force: bool
     ) -> _TokenKey:
         return ((account or "").strip().lower(), scopes, claims or "", force)
-
-    def _forget_tokens(self) -> None:
-        self._tokens.clear()
 
     def _cache_stamp(self) -> float | None:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import unquote
 
 from jupyter_server.auth.decorator import authorized
@@ -23,9 +23,8 @@ from ..errors import BadRequest, BodyTooLarge, Forbidden, JupyterMsalError
 from ..service import TokenService
 from .openapi import openapi_document
 
-__all__ = ["KERNEL_SECRET_HEADER", "MAX_BODY_BYTES", "error_body", "make_routes"]
+__all__ = ["MAX_BODY_BYTES", "error_body", "make_routes"]
 
-KERNEL_SECRET_HEADER = SECRET_HEADER
 MAX_BODY_BYTES = 64 * 1024
 MAX_WAIT_SECONDS = 30.0
 _HTTP_CODES = {
@@ -36,7 +35,6 @@ _HTTP_CODES = {
     413: "body_too_large",
 }
 
-H = TypeVar("H", bound="MsalHandler")
 
 
 def error_body(err: BaseException) -> tuple[int, dict[str, Any]]:
@@ -76,14 +74,14 @@ class MsalHandler(APIHandler):
 
     async def prepare(self) -> None:  # type: ignore[override]
         """Authenticate kernels by their secret header; everyone else the Jupyter way."""
-        presented = self.request.headers.get(KERNEL_SECRET_HEADER)
+        presented = self.request.headers.get(SECRET_HEADER)
         if presented is None:
             await super().prepare()
             return
         if not self.check_host():
             raise web.HTTPError(403)
         if not hmac.compare_digest(presented.encode(), self.kernel_secret.encode()):
-            raise web.HTTPError(403, "Wrong %s header.", KERNEL_SECRET_HEADER)
+            raise web.HTTPError(403, "Wrong %s header.", SECRET_HEADER)
         self._kernel_authenticated = True
         user = User(username="jupyter-msal-kernel", name="kernel or terminal of this server")
         self.current_user = self._jupyter_current_user = user
