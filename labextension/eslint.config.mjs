@@ -61,8 +61,6 @@ export default defineConfig([
         'single',
         { avoidEscape: true, allowTemplateLiterals: false }
       ],
-      // i18n (trans.__) is future work; see docs/frontend.md
-      'jupyter/no-untranslated-string': 'off',
       curly: ['error', 'all'],
       eqeqeq: 'error',
       'prefer-arrow-callback': 'error'

@@ -7,6 +7,10 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+
+import { translationBundle } from './i18n';
+import { SignInMethod } from './methods';
 
 /** The URL namespace of the server extension, below the server's base URL. */
 export const API_NAMESPACE = 'jupyter-msal';
@@ -34,9 +38,6 @@ export interface IApiErrorBody {
 export type FlowState =
   'pending' | 'succeeded' | 'failed' | 'expired' | 'cancelled';
 
-/** The sign-in methods a client may ask for. */
-export type SignInMethod = 'auto' | 'device_code' | 'broker';
-
 /** A sign-in flow (`FLOW` in the REST API document). */
 export interface IFlow {
   id: string;
@@ -44,7 +45,6 @@ export interface IFlow {
   state: FlowState;
   user_code?: string | null;
   verification_uri?: string | null;
-  verification_uri_complete?: string | null;
   message?: string | null;
   expires_on?: number | null;
   created_on?: number | null;
@@ -94,28 +94,32 @@ export interface IStatus {
  * `status` is the HTTP status, or 0 when the server could not be reached.
  */
 export class MsalApiError extends Error {
-  constructor(status: number, body: Partial<IApiErrorBody> | null) {
-    const message =
-      (body && body.message) ||
-      (status === 0
-        ? 'The Jupyter server could not be reached.'
-        : `The Jupyter server answered HTTP ${status}.`);
-    super(message);
+  /**
+   * @param status the HTTP status, 0 when the server was not reached
+   * @param body the error body; `message` is what people read
+   */
+  constructor(
+    status: number,
+    body: Partial<IApiErrorBody> & Pick<IApiErrorBody, 'message'>
+  ) {
+    super(body.message);
     this.name = 'MsalApiError';
     this.status = status;
-    this.code =
-      (body && body.error) || (status === 0 ? 'network_error' : 'http_error');
-    this.hint = (body && body.hint) || null;
-    this.aadsts = (body && body.aadsts) || null;
-    this.setting = (body && body.setting) || null;
+    this.code = body.error || (status === 0 ? 'network_error' : 'http_error');
+    this.hint = body.hint || null;
+    this.aadsts = body.aadsts || null;
+    this.setting = body.setting || null;
   }
 
   /** The HTTP status, 0 when the request did not reach the server. */
   readonly status: number;
   /** The `error` code of the REST API (`network_error` when unreachable). */
   readonly code: string;
+  /** What to do about it, when the server knows. */
   readonly hint: string | null;
+  /** The Entra ID error code (`AADSTS…`), when there is one. */
   readonly aadsts: string | null;
+  /** The server setting at fault, when there is one. */
   readonly setting: string | null;
 
   /** The error as a REST API error body. */
@@ -164,11 +168,13 @@ export interface IMsalClient {
  * adds the Jupyter credentials (cookie, XSRF header or token) itself.
  */
 export class MsalClient implements IMsalClient {
-  constructor(options: { serverSettings?: ServerConnection.ISettings } = {}) {
+  constructor(options: MsalClient.IOptions = {}) {
     this.serverSettings =
       options.serverSettings ?? ServerConnection.makeSettings();
+    this._trans = translationBundle(options.translator);
   }
 
+  /** The connection settings of the Jupyter server. */
   readonly serverSettings: ServerConnection.ISettings;
 
   /** The absolute URL of an endpoint below `jupyter-msal/`. */
@@ -176,10 +182,12 @@ export class MsalClient implements IMsalClient {
     return URLExt.join(this.serverSettings.baseUrl, API_NAMESPACE, path);
   }
 
+  /** `GET status`: configuration, cache, broker and accounts. */
   status(): Promise<IStatus> {
     return this.request<IStatus>('GET', 'status');
   }
 
+  /** `GET accounts`: the signed-in accounts and their revision. */
   accounts(): Promise<IAccountsResponse> {
     return this.request<IAccountsResponse>('GET', 'accounts');
   }
@@ -192,10 +200,12 @@ export class MsalClient implements IMsalClient {
     );
   }
 
+  /** Sign out of every account. */
   signOutAll(): Promise<ISignOutResponse> {
     return this.request<ISignOutResponse>('DELETE', 'accounts');
   }
 
+  /** Ask the server for a sign-in (`POST sign-ins`). */
   startSignIn(
     options: { method?: SignInMethod; scopes?: string[] } = {}
   ): Promise<IFlow> {
@@ -225,11 +235,13 @@ export class MsalClient implements IMsalClient {
     return this.request<IFlow>('GET', path, undefined, options.signal);
   }
 
+  /** The sign-ins the server follows now. */
   async listSignIns(): Promise<IFlow[]> {
     const data = await this.request<{ sign_ins: IFlow[] }>('GET', 'sign-ins');
     return data.sign_ins ?? [];
   }
 
+  /** Cancel a pending sign-in. */
   cancelSignIn(id: string): Promise<IFlow> {
     return this.request<IFlow>('DELETE', `sign-ins/${encodeURIComponent(id)}`);
   }
@@ -274,9 +286,10 @@ export class MsalClient implements IMsalClient {
       }
       throw new MsalApiError(0, {
         error: 'network_error',
-        message: `The Jupyter server could not be reached (${String(
-          (error as Error)?.message ?? error
-        )}).`
+        message: this._trans.__(
+          'The Jupyter server could not be reached (%1).',
+          String((error as Error)?.message ?? error)
+        )
       });
     }
     const text = await response.text();
@@ -296,18 +309,42 @@ export class MsalClient implements IMsalClient {
       if (!errorBody && response.status === 404) {
         throw new MsalApiError(404, {
           error: 'not_found',
-          message:
+          message: this._trans.__(
             'The jupyter-msal server extension does not answer. Is it installed and enabled (`jupyter server extension list`)?'
+          )
         });
       }
-      throw new MsalApiError(response.status, errorBody);
+      throw new MsalApiError(response.status, {
+        ...errorBody,
+        message:
+          errorBody?.message ||
+          this._trans.__(
+            'The Jupyter server answered HTTP %1.',
+            response.status
+          )
+      });
     }
     if (data === null) {
       throw new MsalApiError(response.status, {
         error: 'bad_response',
-        message: 'The server answered with something that is not JSON.'
+        message: this._trans.__(
+          'The server answered with something that is not JSON.'
+        )
       });
     }
     return data as T;
+  }
+
+  private _trans: TranslationBundle;
+}
+
+/** The `MsalClient` namespace. */
+export namespace MsalClient {
+  /** Options of a client. */
+  export interface IOptions {
+    /** The Jupyter server to talk to (default: the page's own server). */
+    serverSettings?: ServerConnection.ISettings;
+    /** Translates the messages of the errors it raises. */
+    translator?: ITranslator | null;
   }
 }

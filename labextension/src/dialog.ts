@@ -3,9 +3,12 @@
  * verification link, a countdown, cancel, and the outcome in words.
  */
 import { Dialog } from '@jupyterlab/apputils';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { copyText } from './clipboard';
+import { appendSentence, el } from './dom';
+import { translationBundle } from './i18n';
 import { describeProblem, formatCountdown } from './messages';
 import { SessionPhase, SignInSession } from './signin';
 
@@ -24,38 +27,21 @@ export function safeHttpUrl(url: string | null | undefined): string | null {
   }
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: { [key: string]: string } = {},
-  textContent?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === 'class') {
-      node.className = value;
-    } else {
-      node.setAttribute(key, value);
-    }
-  }
-  if (textContent !== undefined) {
-    node.textContent = textContent;
-  }
-  return node;
-}
+/** Where the verification link goes in its translated sentence. */
+const LINK_MARKER = '{link}';
 
 /**
  * The body of the sign-in dialog. It follows one `SignInSession` at a time;
  * "Start again" swaps in a new session.
  */
 export class SignInBody extends Widget {
-  constructor(options: {
-    session: SignInSession;
-    restart?: () => SignInSession;
-  }) {
+  constructor(options: SignInBody.IOptions) {
     super();
     this.id = 'jp-msal-signin-dialog';
     this.addClass('jp-msal-signin');
     this._restartFactory = options.restart ?? null;
+    this._trans = translationBundle(options.translator);
+    const trans = this._trans;
 
     const node = this.node;
     this._status = el('p', {
@@ -67,23 +53,30 @@ export class SignInBody extends Widget {
 
     // device code instructions
     this._deviceCode = el('div', { class: 'jp-msal-devicecode' });
-    const step1 = el('p', { class: 'jp-msal-step' }, '1. Open ');
     this._link = el('a', {
       id: 'jp-msal-verification-link',
       class: 'jp-msal-verification-link',
       target: '_blank',
       rel: 'noopener noreferrer'
     });
-    step1.appendChild(this._link);
-    step1.appendChild(document.createTextNode(' in a browser (any device).'));
-    const step2 = el('p', { class: 'jp-msal-step' }, '2. Enter this code:');
+    const step1 = appendSentence(
+      el('p', { class: 'jp-msal-step' }),
+      trans.__('1. Open %1 in a browser (any device).', LINK_MARKER),
+      LINK_MARKER,
+      this._link
+    );
+    const step2 = el(
+      'p',
+      { class: 'jp-msal-step' },
+      trans.__('2. Enter this code:')
+    );
     const row = el('div', { class: 'jp-msal-code-row' });
     this._code = el('input', {
       id: 'jp-msal-user-code',
       class: 'jp-msal-user-code',
       type: 'text',
       readonly: 'readonly',
-      'aria-label': 'Sign-in code',
+      'aria-label': trans.__('Sign-in code'),
       spellcheck: 'false',
       autocomplete: 'off'
     });
@@ -94,9 +87,9 @@ export class SignInBody extends Widget {
         id: 'jp-msal-copy-code',
         class: 'jp-msal-button jp-msal-copy-code',
         type: 'button',
-        title: 'Copy the code to the clipboard'
+        title: trans.__('Copy the code to the clipboard')
       },
-      'Copy'
+      trans.__('Copy')
     );
     this._copy.addEventListener('click', () => void this._onCopy());
     row.appendChild(this._code);
@@ -136,7 +129,7 @@ export class SignInBody extends Widget {
         class: 'jp-msal-button jp-msal-signin-retry',
         type: 'button'
       },
-      'Start again'
+      trans.__('Start again')
     );
     this._retry.addEventListener('click', () => this.restart());
     node.appendChild(this._retry);
@@ -185,11 +178,14 @@ export class SignInBody extends Widget {
     this._copyFeedback.dataset.outcome = outcome;
     this._copyFeedback.textContent =
       outcome === 'manual'
-        ? 'Copying is blocked here: the code is selected, press Ctrl+C (⌘C) to copy it.'
-        : 'Copied.';
+        ? this._trans.__(
+            'Copying is blocked here: the code is selected, press Ctrl+C (⌘C) to copy it.'
+          )
+        : this._trans.__('Copied.');
   }
 
   private _render(): void {
+    const trans = this._trans;
     const session = this._session;
     const phase = session.phase;
     const flow = session.flow;
@@ -217,15 +213,19 @@ export class SignInBody extends Widget {
     switch (phase) {
       case 'idle':
       case 'starting':
-        status = 'Asking the Jupyter server for a sign-in code…';
+        status = trans.__('Asking the Jupyter server for a sign-in code…');
         break;
       case 'pending':
         status = userCode
-          ? 'Waiting for you to sign in…'
-          : 'Finish signing in in the window that opened on the computer running Jupyter…';
+          ? trans.__('Waiting for you to sign in…')
+          : trans.__(
+              'Finish signing in in the window that opened on the computer running Jupyter…'
+            );
         break;
       case 'succeeded':
-        status = `Signed in${flow?.account?.username ? ` as ${flow.account.username}` : ''}.`;
+        status = flow?.account?.username
+          ? trans.__('Signed in as %1.', flow.account.username)
+          : trans.__('Signed in.');
         break;
       default:
         status = '';
@@ -234,7 +234,7 @@ export class SignInBody extends Widget {
     this._status.hidden = !status;
 
     const note = flow?.fallback_reason
-      ? `The sign-in broker was not used: ${flow.fallback_reason}`
+      ? trans.__('The sign-in broker was not used: %1', flow.fallback_reason)
       : '';
     this._note.textContent = note;
     this._note.hidden = !note || session.isDone;
@@ -244,7 +244,7 @@ export class SignInBody extends Widget {
     this._problem.hidden = !failed;
     this._problem.textContent = '';
     if (failed) {
-      const problem = describeProblem(session.error, phase);
+      const problem = describeProblem(session.error, phase, trans);
       this._problem.dataset.kind = problem.kind;
       this._problem.appendChild(
         el('strong', { class: 'jp-msal-problem-title' }, problem.title)
@@ -268,11 +268,12 @@ export class SignInBody extends Widget {
     this._countdown.dataset.seconds = String(Math.floor(left));
     this._countdown.textContent =
       left > 0
-        ? `The code expires in ${formatCountdown(left)}.`
-        : 'The code has expired.';
+        ? this._trans.__('The code expires in %1.', formatCountdown(left))
+        : this._trans.__('The code has expired.');
     this._countdown.classList.toggle('jp-msal-countdown-low', left < 60);
   }
 
+  private _trans: TranslationBundle;
   private _session: SignInSession;
   private _restartFactory: (() => SignInSession) | null;
   private _status: HTMLParagraphElement;
@@ -288,15 +289,33 @@ export class SignInBody extends Widget {
   private _ticker: number;
 }
 
+/** The `SignInBody` namespace. */
+export namespace SignInBody {
+  /** Options of the dialog body. */
+  export interface IOptions {
+    /** The session to follow. */
+    session: SignInSession;
+    /** Makes a new, started session for "Start again" (no button without). */
+    restart?: () => SignInSession;
+    /** Translates the dialog's words. */
+    translator?: ITranslator | null;
+  }
+}
+
 /**
  * Show the sign-in dialog for a session factory. Resolves with the last
  * session once the dialog closes; the session may still be pending when
  * the user chose "Hide" (it goes on in the background).
  */
 export async function showSignInDialog(options: {
+  /** Makes a new session (not started yet); called again by "Start again". */
   createSession: () => SignInSession;
+  /** Told the outcome of every session, even after the dialog closed. */
   onFinished: (session: SignInSession, phase: SessionPhase) => void;
+  /** Translates the dialog's words. */
+  translator?: ITranslator | null;
 }): Promise<SignInSession> {
+  const trans = translationBundle(options.translator);
   const start = (): SignInSession => {
     const session = options.createSession();
     // the outcome is reported even when the dialog was hidden meanwhile
@@ -304,18 +323,24 @@ export async function showSignInDialog(options: {
     void session.start();
     return session;
   };
-  const body = new SignInBody({ session: start(), restart: start });
+  const body = new SignInBody({
+    session: start(),
+    restart: start,
+    translator: options.translator
+  });
   const dialog = new Dialog({
-    title: 'Sign in to Microsoft',
+    title: trans.__('Sign in to Microsoft'),
     body,
     buttons: [
       Dialog.cancelButton({
-        label: 'Cancel sign-in',
+        label: trans.__('Cancel sign-in'),
         className: 'jp-msal-dialog-cancel'
       }),
       Dialog.okButton({
-        label: 'Hide',
-        caption: 'Close this dialog; the sign-in goes on in the background',
+        label: trans.__('Hide'),
+        caption: trans.__(
+          'Close this dialog; the sign-in goes on in the background'
+        ),
         className: 'jp-msal-dialog-hide'
       })
     ],
@@ -327,7 +352,9 @@ export async function showSignInDialog(options: {
       '.jp-msal-dialog-cancel .jp-Dialog-buttonLabel'
     );
     if (cancelLabel) {
-      cancelLabel.textContent = finished ? 'Close' : 'Cancel sign-in';
+      cancelLabel.textContent = finished
+        ? trans.__('Close')
+        : trans.__('Cancel sign-in');
     }
     const hide = dialog.node.querySelector<HTMLElement>('.jp-msal-dialog-hide');
     if (hide) {

@@ -1,7 +1,12 @@
 /**
- * Pure functions that turn API data into words for people.
+ * Pure functions that turn API data into words for people. Each takes the
+ * translation bundle last (default: the strings as written).
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { IAccount, IApiErrorBody, IStatus } from './api';
+import { translationBundle } from './i18n';
+import { SyncState } from './model';
 
 /** What went wrong, in words: a short title and a sentence saying what to do. */
 export interface IProblem {
@@ -15,7 +20,9 @@ export interface IProblem {
     | 'broker'
     | 'server'
     | 'other';
+  /** What happened, in a few words. */
   title: string;
+  /** What it means and what to do, in a sentence or two. */
   detail: string;
 }
 
@@ -44,10 +51,12 @@ function aadsts(error: Partial<IApiErrorBody> | null | undefined): string {
  *
  * @param error the flow's `error` or an API error body
  * @param state the flow state, when known
+ * @param trans the translation bundle
  */
 export function describeProblem(
   error: Partial<IApiErrorBody> | null | undefined,
-  state?: string
+  state?: string,
+  trans: TranslationBundle = translationBundle()
 ): IProblem {
   const code = aadsts(error);
   const words = text(error);
@@ -55,11 +64,12 @@ export function describeProblem(
   if (code === '53003' || words.includes('conditional access')) {
     return {
       kind: 'policy',
-      title: 'Blocked by your organization’s policy',
-      detail:
-        'A Conditional Access policy (AADSTS53003) does not allow this sign-in from here. ' +
-        (error?.hint ||
-          'Try another sign-in method, or ask your administrator.')
+      title: trans.__('Blocked by your organization’s policy'),
+      detail: trans.__(
+        'A Conditional Access policy (AADSTS53003) does not allow this sign-in from here. %1',
+        error?.hint ||
+          trans.__('Try another sign-in method, or ask your administrator.')
+      )
     };
   }
   if (
@@ -69,8 +79,8 @@ export function describeProblem(
   ) {
     return {
       kind: 'cancelled',
-      title: 'Sign-in cancelled',
-      detail: 'The sign-in was cancelled before it finished.'
+      title: trans.__('Sign-in cancelled'),
+      detail: trans.__('The sign-in was cancelled before it finished.')
     };
   }
   if (
@@ -82,10 +92,11 @@ export function describeProblem(
   ) {
     return {
       kind: 'declined',
-      title: 'Sign-in declined',
-      detail:
-        'The sign-in was declined at the Microsoft sign-in page. Start again if that was a mistake.' +
+      title: trans.__('Sign-in declined'),
+      detail: trans.__(
+        'The sign-in was declined at the Microsoft sign-in page. Start again if that was a mistake.%1',
         hint
+      )
     };
   }
   if (
@@ -96,63 +107,73 @@ export function describeProblem(
   ) {
     return {
       kind: 'expired',
-      title: 'The code expired',
-      detail:
+      title: trans.__('The code expired'),
+      detail: trans.__(
         'Nobody entered the code before it expired. Start again to get a new code.'
+      )
     };
   }
   if (error?.error === 'identity_provider_unreachable') {
     return {
       kind: 'unreachable',
-      title: 'The identity provider is unreachable',
-      detail:
-        'The Jupyter server could not reach the Microsoft sign-in service (timeout or refused connection). ' +
-        'Check the network or proxy of the machine running Jupyter, then try again.' +
+      title: trans.__('The identity provider is unreachable'),
+      detail: trans.__(
+        'The Jupyter server could not reach the Microsoft sign-in service (timeout or refused connection). Check the network or proxy of the machine running Jupyter, then try again.%1',
         hint
+      )
     };
   }
   if (error?.error === 'network_error') {
     return {
       kind: 'server',
-      title: 'The Jupyter server is unreachable',
-      detail:
+      title: trans.__('The Jupyter server is unreachable'),
+      detail: trans.__(
         'This page lost its connection to the Jupyter server. Check that the server still runs.'
+      )
     };
   }
   if (error?.error === 'broker_unavailable') {
     return {
       kind: 'broker',
-      title: 'The sign-in broker is not available',
-      detail: `${error.message ?? ''} Use the device code instead.`.trim()
+      title: trans.__('The sign-in broker is not available'),
+      detail: trans
+        .__('%1 Use the device code instead.', error.message ?? '')
+        .trim()
     };
   }
-  const message = error?.message || 'The sign-in did not succeed.';
+  const message = error?.message || trans.__('The sign-in did not succeed.');
   return {
     kind: 'other',
-    title: 'Sign-in failed',
+    title: trans.__('Sign-in failed'),
     detail: `${message}${code && !message.includes(code) ? ` (AADSTS${code})` : ''}${hint}`
   };
 }
 
 /** The text of the always-visible indicator. */
 export function indicatorLabel(
-  state: 'loading' | 'ok' | 'error' | 'unavailable',
-  accounts: readonly IAccount[]
+  state: SyncState,
+  accounts: readonly IAccount[],
+  trans: TranslationBundle = translationBundle()
 ): string {
   if (accounts.length === 0) {
     switch (state) {
       case 'loading':
-        return 'Microsoft';
+        return trans.__('Microsoft');
       case 'unavailable':
-        return 'Microsoft sign-in unavailable';
+        return trans.__('Microsoft sign-in unavailable');
       case 'error':
-        return 'Microsoft: not connected';
+        return trans.__('Microsoft: not connected');
       default:
-        return 'Sign in to Microsoft';
+        return trans.__('Sign in to Microsoft');
     }
   }
   const first = accounts[0].username || accounts[0].home_account_id;
   return accounts.length > 1 ? `${first} +${accounts.length - 1}` : first;
+}
+
+/** A list of accounts for a sentence: their usernames, comma-separated. */
+export function accountNames(accounts: readonly IAccount[]): string {
+  return accounts.map(a => a.username || a.home_account_id).join(', ');
 }
 
 /** `mm:ss` (or `h:mm:ss`) for a number of seconds; never negative. */
@@ -167,18 +188,20 @@ export function formatCountdown(seconds: number): string {
 
 /** One line of the effective configuration shown for support questions. */
 export interface IConfigLine {
+  /** What the line is about. */
   label: string;
+  /** Its value, in words. */
   value: string;
   /** Whether the line deserves attention (e.g. an unencrypted cache). */
   warning?: boolean;
 }
 
-function str(value: unknown): string {
+function str(value: unknown, trans: TranslationBundle): string {
   if (value === null || value === undefined || value === '') {
-    return '(not set)';
+    return trans.__('(not set)');
   }
   if (Array.isArray(value)) {
-    return value.length ? value.join(', ') : '(none)';
+    return value.length ? value.join(', ') : trans.__('(none)');
   }
   return String(value);
 }
@@ -187,53 +210,59 @@ function str(value: unknown): string {
  * The effective non-secret configuration, as lines for people.
  * Only allow-listed, non-secret fields are shown.
  */
-export function configLines(status: IStatus | null): IConfigLine[] {
+export function configLines(
+  status: IStatus | null,
+  trans: TranslationBundle = translationBundle()
+): IConfigLine[] {
   if (!status) {
     return [];
   }
   const config = status.config ?? {};
   const lines: IConfigLine[] = [
-    { label: 'Authority', value: str(config['authority']) },
-    { label: 'Client ID', value: str(config['client_id']) }
+    { label: trans.__('Authority'), value: str(config['authority'], trans) },
+    { label: trans.__('Client ID'), value: str(config['client_id'], trans) }
   ];
   if (config['oidc_authority']) {
     lines.push({
-      label: 'OIDC authority',
-      value: str(config['oidc_authority'])
+      label: trans.__('OIDC authority'),
+      value: str(config['oidc_authority'], trans)
     });
   }
   if (status.mode && status.mode !== 'user') {
-    lines.push({ label: 'Mode', value: status.mode });
+    lines.push({ label: trans.__('Mode'), value: status.mode });
   }
   const cache = status.cache;
   if (cache) {
     const how = cache.encrypted
-      ? `encrypted (${cache.encryption ?? 'yes'})`
-      : 'NOT encrypted';
+      ? trans.__('encrypted (%1)', cache.encryption ?? trans.__('yes'))
+      : trans.__('NOT encrypted');
     lines.push({
-      label: 'Token cache',
+      label: trans.__('Token cache'),
       value: cache.path ? `${how}, ${cache.path}` : how,
       warning: !cache.encrypted
     });
   }
   if (status.sign_in_methods) {
     lines.push({
-      label: 'Sign-in methods',
-      value: str(status.sign_in_methods)
+      label: trans.__('Sign-in methods'),
+      value: str(status.sign_in_methods, trans)
     });
   }
   if (status.broker) {
+    const reason = status.broker.reason;
     lines.push({
-      label: 'Broker',
+      label: trans.__('Broker'),
       value: status.broker.available
-        ? 'available'
-        : `not available${status.broker.reason ? ` (${status.broker.reason})` : ''}`
+        ? trans.__('available')
+        : reason
+          ? trans.__('not available (%1)', reason)
+          : trans.__('not available')
     });
   }
   if (config['default_scopes'] !== undefined) {
     lines.push({
-      label: 'Default scopes',
-      value: str(config['default_scopes'])
+      label: trans.__('Default scopes'),
+      value: str(config['default_scopes'], trans)
     });
   }
   if (
@@ -241,13 +270,13 @@ export function configLines(status: IStatus | null): IConfigLine[] {
     (config['allowed_scopes'] as unknown[]).length
   ) {
     lines.push({
-      label: 'Allowed scopes',
-      value: str(config['allowed_scopes'])
+      label: trans.__('Allowed scopes'),
+      value: str(config['allowed_scopes'], trans)
     });
   }
   if (status.version) {
     lines.push({
-      label: 'Server extension',
+      label: trans.__('Server extension'),
       value: `jupyter-msal ${status.version}`
     });
   }
@@ -264,10 +293,13 @@ export function statusWarnings(status: IStatus | null): string[] {
 }
 
 /** The configuration as plain text (for the "copy details" button). */
-export function configText(status: IStatus | null): string {
-  const lines = configLines(status).map(l => `${l.label}: ${l.value}`);
+export function configText(
+  status: IStatus | null,
+  trans: TranslationBundle = translationBundle()
+): string {
+  const lines = configLines(status, trans).map(l => `${l.label}: ${l.value}`);
   for (const w of statusWarnings(status)) {
-    lines.push(`Warning: ${w}`);
+    lines.push(trans.__('Warning: %1', w));
   }
   return lines.join('\n');
 }

@@ -2,10 +2,11 @@
  * The front end's copy of the server's account state, kept in sync by
  * polling `GET jupyter-msal/accounts` (its `revision` tells what changed).
  *
- * Pure logic: no DOM widgets. Timers and page visibility are injected so the
- * state machine can be unit tested.
+ * Pure logic: no DOM widgets. Polling is a Lumino `Poll`: it backs off after
+ * errors and stands by while the page is hidden.
  */
 import { IDisposable } from '@lumino/disposable';
+import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -18,79 +19,23 @@ import {
 
 /**
  * - `loading`: nothing known yet
- * - `ok`: the last poll succeeded
+ * - `ok`: the last answer was a success
  * - `error`: the last poll failed (server unreachable, 403, 5xx); retrying with backoff
  * - `unavailable`: the server extension does not answer (404); retrying slowly
  */
 export type SyncState = 'loading' | 'ok' | 'error' | 'unavailable';
 
-/** Something that tells whether the page is hidden, and when that changes. */
-export interface IVisibility {
-  readonly hidden: boolean;
-  onChange(callback: () => void): IDisposable;
-}
-
-/** The browser's `document` visibility. */
-export function documentVisibility(doc: Document = document): IVisibility {
-  return {
-    get hidden() {
-      return doc.hidden;
-    },
-    onChange(callback: () => void): IDisposable {
-      doc.addEventListener('visibilitychange', callback);
-      let disposed = false;
-      return {
-        get isDisposed() {
-          return disposed;
-        },
-        dispose() {
-          disposed = true;
-          doc.removeEventListener('visibilitychange', callback);
-        }
-      };
-    }
-  };
-}
-
-/** Timer functions (injectable for tests). */
-export interface ITimers {
-  setTimeout(callback: () => void, ms: number): any;
-  clearTimeout(handle: any): void;
-}
-
-const defaultTimers: ITimers = {
-  setTimeout: (cb, ms) => setTimeout(cb, ms),
-  clearTimeout: handle => clearTimeout(handle)
-};
-
+/** Options of an `AccountsModel`. */
 export interface IAccountsModelOptions {
+  /** The REST client (or a test double). */
   client: Pick<IMsalClient, 'accounts' | 'status' | 'signOut' | 'signOutAll'>;
   /** Milliseconds between polls while all is well (default 5000). */
   pollInterval?: number;
-  /** First delay after an error, doubled per failure (default 5000). */
-  errorDelay?: number;
-  /** The longest delay between polls after errors (default 60000). */
-  maxDelay?: number;
-  visibility?: IVisibility;
-  timers?: ITimers;
-}
-
-/**
- * The delay before the next poll.
- *
- * @param failures consecutive failed polls (0 when the last one succeeded)
- */
-export function nextPollDelay(
-  failures: number,
-  pollInterval: number,
-  errorDelay: number,
-  maxDelay: number
-): number {
-  if (failures <= 0) {
-    return pollInterval;
-  }
-  const exp = Math.min(failures - 1, 16);
-  return Math.min(maxDelay, errorDelay * Math.pow(2, exp));
+  /**
+   * The longest pause in milliseconds between polls after errors, and the
+   * pause while the server extension does not answer (default 60000).
+   */
+  maxInterval?: number;
 }
 
 function sameAccounts(a: readonly IAccount[], b: readonly IAccount[]): boolean {
@@ -110,28 +55,36 @@ function sameAccounts(a: readonly IAccount[], b: readonly IAccount[]): boolean {
 export class AccountsModel implements IDisposable {
   constructor(options: IAccountsModelOptions) {
     this._client = options.client;
-    this.pollInterval = options.pollInterval ?? 5000;
-    this.errorDelay = options.errorDelay ?? 5000;
-    this.maxDelay = options.maxDelay ?? 60000;
-    this._timers = options.timers ?? defaultTimers;
-    this._visibility = options.visibility ?? null;
-    if (this._visibility) {
-      this._visibilityListener = this._visibility.onChange(() =>
-        this._onVisibilityChange()
-      );
-    }
+    this._pollInterval = options.pollInterval ?? 5000;
+    this._maxInterval = options.maxInterval ?? 60000;
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this._fetch(),
+      frequency: this._frequency(),
+      // no poll at all while hidden, not even one more
+      linger: 0,
+      name: 'jupyter-msal:accounts',
+      standby: 'when-hidden'
+    });
+    this._onVisibilityChange = this._onVisibilityChange.bind(this);
+    document.addEventListener('visibilitychange', this._onVisibilityChange);
   }
 
   /** Milliseconds between polls while all is well. */
-  pollInterval: number;
-  errorDelay: number;
-  maxDelay: number;
+  get pollInterval(): number {
+    return this._pollInterval;
+  }
+  set pollInterval(value: number) {
+    this._pollInterval = value;
+    this._updateFrequency();
+  }
 
   /** Emitted whenever accounts, status or sync state change. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
 
+  /** The accounts signed in on the server, as last seen. */
   get accounts(): readonly IAccount[] {
     return this._accounts;
   }
@@ -141,6 +94,7 @@ export class AccountsModel implements IDisposable {
     return this._revision;
   }
 
+  /** Whether the last answer was a success, and if not, why. */
   get state(): SyncState {
     return this._state;
   }
@@ -150,71 +104,48 @@ export class AccountsModel implements IDisposable {
     return this._status;
   }
 
-  /** The error of the last failed poll (null after a success). */
+  /** The error of the last failed request (null after a success). */
   get lastError(): MsalApiError | null {
     return this._lastError;
   }
 
-  /** Consecutive failed polls. */
-  get failures(): number {
-    return this._failures;
-  }
-
-  /** Whether polling is running (started and the page is visible). */
-  get isPolling(): boolean {
-    return this._started && !this._paused;
-  }
-
-  /** The delay the next poll is scheduled with (for display and tests). */
-  get scheduledDelay(): number | null {
-    return this._timer === null ? null : this._scheduledDelay;
-  }
-
+  /** Whether the model is disposed. */
   get isDisposed(): boolean {
-    return this._isDisposed;
+    return this._poll.isDisposed;
   }
 
-  /** Start polling (polls at once). */
+  /** Start polling (at once, unless the page is hidden). */
   start(): void {
-    if (this._started || this._isDisposed) {
+    if (this.isDisposed) {
       return;
     }
     this._started = true;
-    this._paused = !!this._visibility?.hidden;
-    if (!this._paused) {
-      void this.refresh();
-    }
+    void this._poll.start();
   }
 
   /** Stop polling. */
   stop(): void {
     this._started = false;
-    this._clearTimer();
+    void this._poll.stop();
   }
 
   /**
-   * Poll now (also reschedules the next poll). Concurrent calls share one
+   * Poll now; resolves once the answer is applied. Concurrent calls share one
    * request.
    */
-  refresh(): Promise<void> {
-    if (this._isDisposed) {
-      return Promise.resolve();
+  async refresh(): Promise<void> {
+    if (this.isDisposed) {
+      return;
     }
-    if (!this._inflight) {
-      this._clearTimer();
-      this._inflight = this._poll().finally(() => {
-        this._inflight = null;
-        this._schedule();
-      });
-    }
-    return this._inflight;
+    await this._poll.refresh();
+    await this._poll.tick.catch(() => undefined);
   }
 
   /** Load `GET status` (configuration, broker, cache) and the accounts in it. */
   async loadStatus(): Promise<IStatus | null> {
     try {
       const status = await this._client.status();
-      if (this._isDisposed) {
+      if (this.isDisposed) {
         return status;
       }
       this._status = status;
@@ -222,8 +153,10 @@ export class AccountsModel implements IDisposable {
       this._changed.emit();
       return status;
     } catch (error) {
-      this._failed(error);
-      this._changed.emit();
+      if (!this.isDisposed) {
+        this._failed(error);
+        this._changed.emit();
+      }
       return null;
     }
   }
@@ -254,27 +187,40 @@ export class AccountsModel implements IDisposable {
     return changed;
   }
 
+  /** Stop polling for good. */
   dispose(): void {
-    if (this._isDisposed) {
+    if (this.isDisposed) {
       return;
     }
-    this._isDisposed = true;
-    this.stop();
-    this._visibilityListener?.dispose();
+    document.removeEventListener('visibilitychange', this._onVisibilityChange);
+    // stopping clears the scheduled tick; disposing alone would leave it
+    void this._poll.stop();
+    this._poll.dispose();
     Signal.clearData(this);
   }
 
-  private async _poll(): Promise<void> {
+  /**
+   * One poll. A failure rejects, and the `Poll` backs off; a missing server
+   * extension is no passing fault: it resolves, and the poll goes on at the
+   * slowest pace.
+   */
+  private async _fetch(): Promise<void> {
+    let answer: IAccountsResponse;
     try {
-      const answer = await this._client.accounts();
-      if (!this._isDisposed) {
-        this.apply(answer);
-      }
+      answer = await this._client.accounts();
     } catch (error) {
-      if (!this._isDisposed) {
-        this._failed(error);
-        this._changed.emit();
+      if (this.isDisposed) {
+        return;
       }
+      this._failed(error);
+      this._changed.emit();
+      if (this._state === 'unavailable') {
+        return;
+      }
+      throw error;
+    }
+    if (!this.isDisposed) {
+      this.apply(answer);
     }
   }
 
@@ -294,8 +240,8 @@ export class AccountsModel implements IDisposable {
       this._status = { ...this._status, accounts, revision: answer.revision };
     }
     this._state = 'ok';
-    this._failures = 0;
     this._lastError = null;
+    this._updateFrequency();
     return changed;
   }
 
@@ -304,67 +250,46 @@ export class AccountsModel implements IDisposable {
       error instanceof MsalApiError
         ? error
         : new MsalApiError(0, { message: String(error) });
-    this._failures += 1;
     this._lastError = apiError;
     this._state = apiError.status === 404 ? 'unavailable' : 'error';
+    this._updateFrequency();
   }
 
-  private _schedule(): void {
-    this._clearTimer();
-    if (!this._started || this._paused || this._isDisposed) {
-      return;
-    }
-    const delay =
-      this._state === 'unavailable'
-        ? this.maxDelay
-        : nextPollDelay(
-            this._failures,
-            this.pollInterval,
-            this.errorDelay,
-            this.maxDelay
-          );
-    this._scheduledDelay = delay;
-    this._timer = this._timers.setTimeout(() => {
-      this._timer = null;
-      void this.refresh();
-    }, delay);
+  /**
+   * The poll's pace: the interval while the server answers, the slowest pace
+   * while the server extension is missing (backing off cannot go slower).
+   */
+  private _frequency(): IPoll.Frequency {
+    const max = Math.max(this._maxInterval, this._pollInterval);
+    return {
+      backoff: true,
+      interval: this._state === 'unavailable' ? max : this._pollInterval,
+      max
+    };
   }
 
-  private _clearTimer(): void {
-    if (this._timer !== null) {
-      this._timers.clearTimeout(this._timer);
-      this._timer = null;
+  private _updateFrequency(): void {
+    if (!this.isDisposed) {
+      this._poll.frequency = this._frequency();
     }
   }
 
+  /** Poll at once when the page comes back into view. */
   private _onVisibilityChange(): void {
-    if (!this._visibility || !this._started) {
-      return;
-    }
-    if (this._visibility.hidden) {
-      this._paused = true;
-      this._clearTimer();
-    } else if (this._paused) {
-      this._paused = false;
-      void this.refresh();
+    if (this._started && document.visibilityState === 'visible') {
+      void this._poll.refresh();
     }
   }
 
   private _client: IAccountsModelOptions['client'];
-  private _timers: ITimers;
-  private _visibility: IVisibility | null;
-  private _visibilityListener: IDisposable | null = null;
+  private _pollInterval: number;
+  private _maxInterval: number;
+  private _poll: Poll<void, unknown, 'standby'>;
+  private _started = false;
   private _changed = new Signal<this, void>(this);
   private _accounts: readonly IAccount[] = [];
   private _revision: number | null = null;
   private _status: IStatus | null = null;
   private _state: SyncState = 'loading';
   private _lastError: MsalApiError | null = null;
-  private _failures = 0;
-  private _started = false;
-  private _paused = false;
-  private _timer: any = null;
-  private _scheduledDelay = 0;
-  private _inflight: Promise<void> | null = null;
-  private _isDisposed = false;
 }

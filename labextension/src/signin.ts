@@ -7,6 +7,8 @@
  *                      │                     ├─▶ cancelled          (cancel())
  *                      └─────────────────────┴─▶ error              (server unreachable, 4xx)
  */
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+import { PromiseDelegate } from '@lumino/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -14,11 +16,23 @@ import {
   IFlow,
   IMsalClient,
   MsalApiError,
-  SignInMethod,
   isAbortError
 } from './api';
-import { ITimers } from './model';
+import { translationBundle } from './i18n';
+import { SignInMethod } from './methods';
 
+/** Timer functions (injectable for tests). */
+export interface ITimers {
+  setTimeout(callback: () => void, ms: number): any;
+  clearTimeout(handle: any): void;
+}
+
+const defaultTimers: ITimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: handle => clearTimeout(handle)
+};
+
+/** Where a sign-in is in its life (see the module's drawing). */
 export type SessionPhase =
   | 'idle'
   | 'starting'
@@ -38,9 +52,13 @@ export const FINAL_PHASES: ReadonlyArray<SessionPhase> = [
   'error'
 ];
 
+/** Options of a `SignInSession`. */
 export interface ISignInSessionOptions {
+  /** The REST client (or a test double). */
   client: Pick<IMsalClient, 'startSignIn' | 'getSignIn' | 'cancelSignIn'>;
+  /** The sign-in method to ask for (default `auto`). */
   method?: SignInMethod;
+  /** Scopes to consent to (default: the server's default scopes). */
   scopes?: string[];
   /** Seconds the server may hold each poll (`?wait=`, default 10). */
   wait?: number;
@@ -48,7 +66,10 @@ export interface ISignInSessionOptions {
   retryDelay?: number;
   /** Current time in seconds since the epoch (injectable for tests). */
   now?: () => number;
+  /** Timers (injectable for tests). */
   timers?: ITimers;
+  /** Translates the messages the session writes itself. */
+  translator?: ITranslator | null;
 }
 
 /**
@@ -62,13 +83,13 @@ export class SignInSession {
     this._wait = options.wait ?? 10;
     this._retryDelay = options.retryDelay ?? 1000;
     this._now = options.now ?? (() => Date.now() / 1000);
-    this._timers = options.timers ?? {
-      setTimeout: (cb, ms) => setTimeout(cb, ms),
-      clearTimeout: handle => clearTimeout(handle)
-    };
+    this._timers = options.timers ?? defaultTimers;
+    this._trans = translationBundle(options.translator);
   }
 
+  /** The sign-in method asked for. */
   readonly method: SignInMethod;
+  /** The scopes asked for (empty: the server's default scopes). */
   readonly scopes: string[];
 
   /** Emitted on every change of phase or flow. */
@@ -76,6 +97,7 @@ export class SignInSession {
     return this._changed;
   }
 
+  /** Where the sign-in is now. */
   get phase(): SessionPhase {
     return this._phase;
   }
@@ -90,6 +112,7 @@ export class SignInSession {
     return this._error;
   }
 
+  /** Whether the sign-in has ended (one of `FINAL_PHASES`). */
   get isDone(): boolean {
     return FINAL_PHASES.includes(this._phase);
   }
@@ -143,7 +166,10 @@ export class SignInSession {
     const flow = this._flow;
     this._abort?.abort();
     this._clearTimer();
-    this._error = { error: 'cancelled', message: 'The sign-in was cancelled.' };
+    this._error = {
+      error: 'cancelled',
+      message: this._trans.__('The sign-in was cancelled.')
+    };
     this._setPhase('cancelled');
     if (flow && flow.state === 'pending') {
       try {
@@ -209,8 +235,9 @@ export class SignInSession {
             this._fail(
               new MsalApiError(404, {
                 error: 'not_found',
-                message:
+                message: this._trans.__(
                   'The server no longer knows this sign-in (was it restarted?). Start again.'
+                )
               })
             );
           } else {
@@ -267,14 +294,14 @@ export class SignInSession {
       case 'expired':
         this._error = flow.error ?? {
           error: 'expired_token',
-          message: 'The code expired.'
+          message: this._trans.__('The code expired.')
         };
         this._setPhase('expired');
         break;
       case 'cancelled':
         this._error = flow.error ?? {
           error: 'cancelled',
-          message: 'The sign-in was cancelled.'
+          message: this._trans.__('The sign-in was cancelled.')
         };
         this._setPhase('cancelled');
         break;
@@ -282,7 +309,7 @@ export class SignInSession {
       default:
         this._error = flow.error ?? {
           error: 'failed',
-          message: 'The sign-in failed.'
+          message: this._trans.__('The sign-in failed.')
         };
         this._setPhase('failed');
         break;
@@ -317,6 +344,7 @@ export class SignInSession {
   private _retryDelay: number;
   private _now: () => number;
   private _timers: ITimers;
+  private _trans: TranslationBundle;
   private _phase: SessionPhase = 'idle';
   private _flow: IFlow | null = null;
   private _error: IApiErrorBody | null = null;
@@ -324,18 +352,5 @@ export class SignInSession {
   private _timer: any = null;
   private _sleepResolve: ((value: boolean) => void) | null = null;
   private _changed = new Signal<this, void>(this);
-  private _done = new Deferred<SessionPhase>();
-}
-
-class Deferred<T> {
-  constructor() {
-    this.promise = new Promise<T>(resolve => {
-      this._resolve = resolve;
-    });
-  }
-  readonly promise: Promise<T>;
-  resolve(value: T): void {
-    this._resolve(value);
-  }
-  private _resolve!: (value: T) => void;
+  private _done = new PromiseDelegate<SessionPhase>();
 }

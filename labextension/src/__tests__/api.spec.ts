@@ -183,6 +183,20 @@ describe('MsalClient', () => {
     expect(error.code).toBe('network_error');
   });
 
+  it('says the HTTP status when an error answer has no message', async () => {
+    const { client } = makeClient(() => new Response('oops', { status: 500 }));
+    const error = await client.accounts().catch(e => e);
+    expect(error.status).toBe(500);
+    expect(error.code).toBe('http_error');
+    expect(error.message).toBe('The Jupyter server answered HTTP 500.');
+    const { client: other } = makeClient(() =>
+      json({ error: 'server_error' }, 503)
+    );
+    const coded = await other.accounts().catch(e => e);
+    expect(coded.code).toBe('server_error');
+    expect(coded.message).toBe('The Jupyter server answered HTTP 503.');
+  });
+
   it('rejects a non-JSON success answer', async () => {
     const { client } = makeClient(() => new Response('hello', { status: 200 }));
     const error = await client.accounts().catch(e => e);

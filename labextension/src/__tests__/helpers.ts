@@ -1,6 +1,9 @@
 /**
  * Test doubles shared by the unit tests.
  */
+import { ISettingRegistry, SettingRegistry } from '@jupyterlab/settingregistry';
+
+import schema from '../../schema/plugin.json';
 import {
   IAccount,
   IAccountsResponse,
@@ -9,7 +12,7 @@ import {
   ISignOutResponse,
   IStatus
 } from '../api';
-import { ITimers, IVisibility } from '../model';
+import { ITimers } from '../signin';
 
 export const ADA: IAccount = {
   home_account_id: 'uid-ada.utid-1',
@@ -137,35 +140,6 @@ export class FakeClient implements IMsalClient {
   }
 }
 
-/** Timers that run only when told to. */
-export class ManualTimers implements ITimers {
-  tasks: { id: number; ms: number; cb: () => void }[] = [];
-  delays: number[] = [];
-  private _next = 1;
-
-  setTimeout(cb: () => void, ms: number): number {
-    const id = this._next++;
-    this.tasks.push({ id, ms, cb });
-    this.delays.push(ms);
-    return id;
-  }
-  clearTimeout(handle: number): void {
-    this.tasks = this.tasks.filter(t => t.id !== handle);
-  }
-  /** Run the oldest pending timer; returns its delay. */
-  runNext(): number {
-    const task = this.tasks.shift();
-    if (!task) {
-      throw new Error('no timer pending');
-    }
-    task.cb();
-    return task.ms;
-  }
-  get pending(): number {
-    return this.tasks.length;
-  }
-}
-
 /** Timers that fire on the next microtask (recording the delays asked for). */
 export class ImmediateTimers implements ITimers {
   delays: number[] = [];
@@ -179,31 +153,53 @@ export class ImmediateTimers implements ITimers {
   }
 }
 
-export class FakeVisibility implements IVisibility {
-  hidden = false;
-  private _listeners: (() => void)[] = [];
-  onChange(callback: () => void) {
-    this._listeners.push(callback);
-    let disposed = false;
-    return {
-      get isDisposed() {
-        return disposed;
-      },
-      dispose: () => {
-        disposed = true;
-        this._listeners = this._listeners.filter(l => l !== callback);
-      }
-    };
-  }
-  set(hidden: boolean): void {
-    this.hidden = hidden;
-    this._listeners.forEach(l => l());
-  }
+/**
+ * Make the page look hidden or visible, as the browser does when the user
+ * switches tabs: `document.visibilityState` and a `visibilitychange` event.
+ */
+export function setPageHidden(hidden: boolean): void {
+  Object.defineProperty(document, 'visibilityState', {
+    configurable: true,
+    get: () => (hidden ? 'hidden' : 'visible')
+  });
+  document.dispatchEvent(new Event('visibilitychange'));
 }
 
 /** Let pending promise callbacks run. */
 export async function flush(times = 10): Promise<void> {
   for (let i = 0; i < times; i++) {
     await Promise.resolve();
+  }
+}
+
+/**
+ * A settings registry holding the plugin's real schema and `user` as the
+ * user's settings, as JupyterLab's would.
+ */
+export function settingRegistry(
+  user: { [key: string]: unknown } = {}
+): SettingRegistry {
+  let raw = JSON.stringify(user);
+  const connector: SettingRegistry.IOptions['connector'] = {
+    fetch: async (id: string) => ({
+      id,
+      raw,
+      schema: schema as ISettingRegistry.ISchema,
+      version: 'test',
+      data: { composite: {}, user: {} }
+    }),
+    list: async () => ({ ids: [], values: [] }),
+    save: async (id: string, value: string) => {
+      raw = value;
+    },
+    remove: async () => undefined
+  };
+  return new SettingRegistry({ connector });
+}
+
+/** Wait (up to a second) until `condition` holds. */
+export async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) {
+    await new Promise(resolve => setTimeout(resolve, 10));
   }
 }

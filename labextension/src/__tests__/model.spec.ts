@@ -1,177 +1,223 @@
 import { MsalApiError } from '../api';
-import { AccountsModel, nextPollDelay } from '../model';
-import {
-  ADA,
-  BOB,
-  FakeClient,
-  FakeVisibility,
-  ManualTimers,
-  flush,
-  status
-} from './helpers';
+import { AccountsModel } from '../model';
+import { ADA, BOB, FakeClient, setPageHidden, status } from './helpers';
 
-function setup(hidden = false) {
+/** A model on a scripted client; `times` holds when each poll was sent. */
+function setup() {
   const client = new FakeClient();
-  const timers = new ManualTimers();
-  const visibility = new FakeVisibility();
-  visibility.hidden = hidden;
+  const times: number[] = [];
+  const accounts = client.accounts.bind(client);
+  client.accounts = () => {
+    times.push(Date.now());
+    return accounts();
+  };
   const model = new AccountsModel({
     client,
-    timers,
-    visibility,
     pollInterval: 5000,
-    errorDelay: 5000,
-    maxDelay: 60000
+    maxInterval: 60000
   });
   let changes = 0;
   model.changed.connect(() => changes++);
-  return { client, timers, visibility, model, changes: () => changes };
+  const start = Date.now();
+  return {
+    client,
+    model,
+    changes: () => changes,
+    /** When each poll was sent, in ms since the model was made. */
+    sent: () => times.map(t => t - start),
+    /** The pauses between polls. */
+    gaps: () => times.slice(1).map((t, i) => t - times[i])
+  };
 }
 
 const down = () =>
   new MsalApiError(0, { error: 'network_error', message: 'down' });
 
-describe('nextPollDelay', () => {
-  it('polls at the interval while healthy and backs off on errors', () => {
-    const delays = [0, 1, 2, 3, 4, 5, 6, 50].map(n =>
-      nextPollDelay(n, 5000, 5000, 60000)
-    );
-    expect(delays).toEqual([
-      5000, 5000, 10000, 20000, 40000, 60000, 60000, 60000
-    ]);
-  });
-});
+/** Let the poll run for `ms` of (fake) time. */
+const elapse = (ms: number) => jest.advanceTimersByTimeAsync(ms);
 
 describe('AccountsModel', () => {
-  it('starts in loading and polls at once', async () => {
-    const { client, model } = setup();
+  beforeEach(() => {
+    jest.useFakeTimers();
+    setPageHidden(false);
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+    setPageHidden(false);
+  });
+
+  it('starts in loading, polls at once, then every interval', async () => {
+    const { client, model, sent } = setup();
     client.accountsAnswers.push({ accounts: [ADA], revision: 1 });
+    client.accountsFallback = { accounts: [ADA], revision: 1 };
     expect(model.state).toBe('loading');
     model.start();
-    await flush();
+    await elapse(0);
     expect(client.calls).toEqual(['accounts']);
     expect(model.state).toBe('ok');
     expect(model.accounts).toEqual([ADA]);
     expect(model.revision).toBe(1);
-    expect(model.scheduledDelay).toBe(5000);
+    await elapse(4999);
+    expect(sent()).toEqual([0]);
+    await elapse(10001);
+    expect(sent()).toEqual([0, 5000, 10000, 15000]);
+    model.dispose();
   });
 
   it('emits changed only when the revision or accounts change', async () => {
-    const { client, timers, model, changes } = setup();
+    const { client, model, changes } = setup();
     client.accountsAnswers.push(
       { accounts: [], revision: 3 },
       { accounts: [], revision: 3 },
       { accounts: [ADA], revision: 4 }
     );
+    client.accountsFallback = { accounts: [ADA], revision: 4 };
     model.start();
-    await flush();
+    await elapse(0);
     expect(changes()).toBe(1);
-    timers.runNext();
-    await flush();
+    await elapse(5000);
     expect(changes()).toBe(1);
-    timers.runNext();
-    await flush();
+    await elapse(5000);
     expect(changes()).toBe(2);
     expect(model.accounts.map(a => a.username)).toEqual(['ada@contoso.com']);
+    model.dispose();
   });
 
   it('follows a sign-in made elsewhere (kernel, CLI) on the next poll', async () => {
-    const { client, timers, model } = setup();
+    const { client, model } = setup();
     client.accountsAnswers.push({ accounts: [], revision: 0 });
     model.start();
-    await flush();
+    await elapse(0);
     expect(model.accounts).toHaveLength(0);
-    client.accountsAnswers.push({ accounts: [ADA, BOB], revision: 2 });
-    expect(timers.runNext()).toBe(5000);
-    await flush();
+    client.accountsFallback = { accounts: [ADA, BOB], revision: 2 };
+    await elapse(5000);
     expect(model.accounts).toHaveLength(2);
+    model.dispose();
   });
 
-  it('backs off on errors and recovers', async () => {
-    const { client, timers, model } = setup();
-    client.accountsAnswers.push(down(), down(), down(), down(), down(), down());
-    client.accountsAnswers.push({ accounts: [ADA], revision: 1 });
+  it('backs off on errors up to the longest pause, and recovers', async () => {
+    // the middle of the Poll's randomised range
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { client, model, gaps } = setup();
+    for (let i = 0; i < 10; i++) {
+      client.accountsAnswers.push(down());
+    }
+    client.accountsFallback = { accounts: [ADA], revision: 1 };
     model.start();
-    await flush();
+    await elapse(0);
     expect(model.state).toBe('error');
     expect(model.lastError?.status).toBe(0);
-    const delays: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      delays.push(timers.runNext());
-      await flush();
-    }
-    expect(delays).toEqual([5000, 10000, 20000, 40000, 60000, 60000]);
+    await elapse(10 * 60000);
+    const pauses = gaps();
+    const failing = pauses.slice(0, 10);
+    // growing, never beyond the longest pause, and reaching it
+    expect(failing).toEqual([...failing].sort((a, b) => a - b));
+    expect(Math.max(...failing)).toBe(60000);
+    expect(failing[failing.length - 1]).toBe(60000);
+    // back at the normal pace once the server answers
+    expect(pauses.slice(10, 12)).toEqual([5000, 5000]);
     expect(model.state).toBe('ok');
-    expect(model.failures).toBe(0);
     expect(model.lastError).toBeNull();
-    expect(model.scheduledDelay).toBe(5000);
+    model.dispose();
   });
 
   it('keeps the last known accounts while the server is unreachable', async () => {
-    const { client, timers, model } = setup();
+    const { client, model } = setup();
     client.accountsAnswers.push({ accounts: [ADA], revision: 1 }, down());
+    client.accountsFallback = () => {
+      throw down();
+    };
     model.start();
-    await flush();
-    timers.runNext();
-    await flush();
+    await elapse(0);
+    await elapse(5000);
     expect(model.state).toBe('error');
     expect(model.accounts).toEqual([ADA]);
+    model.dispose();
   });
 
-  it('reports a missing server extension as unavailable and polls slowly', async () => {
-    const { client, model } = setup();
-    client.accountsAnswers.push(
-      new MsalApiError(404, { error: 'not_found', message: 'x' })
-    );
-    model.start();
-    await flush();
-    expect(model.state).toBe('unavailable');
-    expect(model.scheduledDelay).toBe(60000);
-  });
-
-  it('stops polling while the page is hidden and resumes when visible', async () => {
-    const { client, timers, visibility, model } = setup();
+  it('reports a missing server extension as unavailable and polls every minute', async () => {
+    const { client, model, sent } = setup();
+    const missing = () => {
+      throw new MsalApiError(404, { error: 'not_found', message: 'x' });
+    };
+    client.accountsAnswers.push(missing, missing, missing);
     client.accountsFallback = { accounts: [], revision: 1 };
     model.start();
-    await flush();
-    expect(timers.pending).toBe(1);
-    visibility.set(true);
-    expect(timers.pending).toBe(0);
-    expect(model.isPolling).toBe(false);
-    const before = client.calls.length;
-    await flush();
-    expect(client.calls.length).toBe(before);
-    visibility.set(false);
-    await flush();
-    expect(client.calls.length).toBe(before + 1);
-    expect(model.isPolling).toBe(true);
-    expect(timers.pending).toBe(1);
+    await elapse(0);
+    expect(model.state).toBe('unavailable');
+    await elapse(3 * 60000);
+    expect(sent()).toEqual([0, 60000, 120000, 180000]);
+    expect(model.state).toBe('ok');
+    await elapse(5000);
+    expect(sent()).toEqual([0, 60000, 120000, 180000, 185000]);
+    model.dispose();
+  });
+
+  it('stops polling while the page is hidden and polls at once when visible', async () => {
+    const { client, model } = setup();
+    client.accountsFallback = { accounts: [], revision: 1 };
+    model.start();
+    await elapse(0);
+    expect(client.calls).toHaveLength(1);
+    setPageHidden(true);
+    await elapse(5 * 60000);
+    expect(client.calls).toHaveLength(1);
+    setPageHidden(false);
+    await elapse(0);
+    expect(client.calls).toHaveLength(2);
+    await elapse(5000);
+    expect(client.calls).toHaveLength(3);
+    model.dispose();
   });
 
   it('does not poll when started on a hidden page', async () => {
-    const { client, visibility, model } = setup(true);
+    setPageHidden(true);
+    const { client, model } = setup();
     client.accountsFallback = { accounts: [], revision: 1 };
     model.start();
-    await flush();
+    await elapse(60000);
     expect(client.calls).toEqual([]);
-    visibility.set(false);
-    await flush();
+    setPageHidden(false);
+    await elapse(0);
     expect(client.calls).toEqual(['accounts']);
+    model.dispose();
   });
 
   it('shares one request between concurrent refreshes', async () => {
     const { client, model } = setup();
+    client.accountsFallback = { accounts: [ADA], revision: 1 };
+    model.start();
+    const refreshed = Promise.all([
+      model.refresh(),
+      model.refresh(),
+      model.refresh()
+    ]);
+    await elapse(0);
+    await refreshed;
+    expect(client.calls).toEqual(['accounts']);
+    expect(model.accounts).toEqual([ADA]);
+    model.dispose();
+  });
+
+  it('takes a new poll interval from the next pause on', async () => {
+    const { client, model, sent } = setup();
     client.accountsFallback = { accounts: [], revision: 1 };
     model.start();
-    await Promise.all([model.refresh(), model.refresh(), model.refresh()]);
-    expect(client.calls).toEqual(['accounts']);
+    await elapse(0);
+    model.pollInterval = 30000;
+    expect(model.pollInterval).toBe(30000);
+    await elapse(65000);
+    expect(sent()).toEqual([0, 5000, 35000, 65000]);
+    model.dispose();
   });
 
   it('applies sign-out answers at once', async () => {
     const { client, model } = setup();
     client.accountsAnswers.push({ accounts: [ADA, BOB], revision: 5 });
     model.start();
-    await flush();
+    await elapse(0);
     client.signOutAnswers.push({
       removed: [ADA],
       accounts: [BOB],
@@ -185,6 +231,7 @@ describe('AccountsModel', () => {
     client.signOutAnswers.push({ removed: [BOB], accounts: [], revision: 7 });
     await model.signOutAll();
     expect(model.accounts).toEqual([]);
+    model.dispose();
   });
 
   it('loads the status with configuration and accounts', async () => {
@@ -195,15 +242,19 @@ describe('AccountsModel', () => {
     expect(model.status).not.toBeNull();
     expect(model.accounts).toEqual([ADA]);
     expect(model.revision).toBe(9);
+    model.dispose();
   });
 
-  it('stops all timers when disposed', async () => {
-    const { client, timers, model } = setup();
+  it('stops polling when disposed', async () => {
+    const { client, model } = setup();
     client.accountsFallback = { accounts: [], revision: 1 };
     model.start();
-    await flush();
+    await elapse(0);
     model.dispose();
-    expect(timers.pending).toBe(0);
     expect(model.isDisposed).toBe(true);
+    await elapse(5 * 60000);
+    expect(client.calls).toEqual(['accounts']);
+    await model.refresh();
+    expect(client.calls).toEqual(['accounts']);
   });
 });

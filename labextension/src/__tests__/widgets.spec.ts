@@ -1,19 +1,11 @@
 import { Widget } from '@lumino/widgets';
 
 import { SignInBody, safeHttpUrl } from '../dialog';
-import { AccountsPanel, MsalIndicator } from '../indicator';
+import { MsalIndicator } from '../indicator';
 import { AccountsModel } from '../model';
+import { AccountsPanel } from '../panel';
 import { SignInSession } from '../signin';
-import { readSettings, DEFAULT_SETTINGS } from '../index';
-import {
-  ADA,
-  BOB,
-  FakeClient,
-  ManualTimers,
-  flow,
-  flush,
-  status
-} from './helpers';
+import { ADA, BOB, FakeClient, flow, flush, status } from './helpers';
 
 describe('safeHttpUrl', () => {
   it('keeps http(s) links only', () => {
@@ -93,7 +85,7 @@ describe('SignInBody', () => {
 describe('MsalIndicator and AccountsPanel', () => {
   function setup() {
     const client = new FakeClient();
-    const model = new AccountsModel({ client, timers: new ManualTimers() });
+    const model = new AccountsModel({ client });
     return { client, model };
   }
 
@@ -187,29 +179,5 @@ describe('MsalIndicator and AccountsPanel', () => {
     await flush();
     panel.dispose();
     model.dispose();
-  });
-});
-
-describe('readSettings', () => {
-  it('uses defaults for missing or invalid values', () => {
-    expect(readSettings({})).toEqual(DEFAULT_SETTINGS);
-    expect(
-      readSettings({
-        showIndicator: false,
-        indicatorPlacement: 'top',
-        pollInterval: 30,
-        signInMethod: 'device_code',
-        scopes: ['User.Read', '', 3]
-      })
-    ).toEqual({
-      showIndicator: false,
-      indicatorPlacement: 'top',
-      pollInterval: 30,
-      signInMethod: 'device_code',
-      scopes: ['User.Read']
-    });
-    expect(
-      readSettings({ pollInterval: 0, signInMethod: 'magic' }).pollInterval
-    ).toBe(5);
   });
 });
