@@ -1,8 +1,9 @@
 """The file behind the token cache: atomic, 0600, optionally encrypted with a key, self-healing.
 
-``AtomicFilePersistence`` is a ``msal_extensions`` persistence (so ``PersistedTokenCache``
-can use it) that differs from ``msal_extensions.FilePersistence`` in what matters for a
-cache shared by a long-running server and short-lived CLI/kernel processes:
+``AtomicFilePersistence`` is a ``msal_extensions.persistence.BasePersistence`` (the shared
+token cache in ``cache.py`` loads and saves through it) that differs from
+``msal_extensions.FilePersistence`` in what matters for a cache shared by a long-running
+server and short-lived CLI/kernel processes:
 
 - every save writes a new file next to the cache (``O_CREAT | O_EXCL``, mode 0600), fsyncs it
   and ``os.replace``-s it onto the cache, so a writer killed mid-write never leaves a torn file;
@@ -37,6 +38,7 @@ from ._cache_os import (
     Identity,
     Warn,
     ensure_private_folder,
+    file_version,
     identity,
     pid_alive,
     tighten_file,
@@ -120,8 +122,7 @@ class AtomicFilePersistence(BasePersistence):
         self.plaintext_found = False
         #: Why the file on disk cannot be used by this process, when it cannot.
         self.foreign_reason: str | None = None
-        #: Set once the first read (at open) is done: later findings are runtime warnings.
-        self.opened = False
+        self._opened = False  # after the first read: later findings are run-time warnings
 
     # -- BasePersistence -------------------------------------------------------------------
 
@@ -206,11 +207,16 @@ class AtomicFilePersistence(BasePersistence):
 
     def changed(self) -> bool:
         """Whether the file differs from the version this process last read or wrote."""
-        try:
-            current: Identity | None = identity(os.stat(self._location))
-        except FileNotFoundError:
-            current = None
-        return current != self._synced
+        return file_version(self._location) != self._synced
+
+    def version(self) -> Identity | None:
+        """The file's version now (device, inode, size, mtime_ns); None when there is none."""
+        return file_version(self._location)
+
+    def mark_opened(self) -> None:
+        """Call once the first read (at open) is done: a plaintext file found later is warned
+        about (at open, the plaintext is simply encrypted)."""
+        self._opened = True
 
     def _replace(self, tmp: str) -> None:
         if POSIX:
@@ -260,7 +266,7 @@ class AtomicFilePersistence(BasePersistence):
             except (InvalidToken, UnicodeDecodeError):
                 text = data.decode("utf-8", "replace")
                 if valid_cache_json(text):
-                    if self.opened and not self.plaintext_found:
+                    if self._opened and not self.plaintext_found:
                         self._warn(
                             f"The token cache {self._location} was written unencrypted by a "
                             "process without the cache_key; it is encrypted at the next write."

@@ -1,8 +1,9 @@
 """The OS-protected token cache of msal-extensions (DPAPI, Keychain, libsecret), made safe.
 
 Used by ``cache_encryption="auto"``/``"required"`` when no ``cache_key`` is set. Those
-persistences write in place (no atomic replace) and detect changes by a signal file's mtime;
-that is accepted for them and documented in docs/cache.md.
+persistences write in place (no atomic replace), and changes are detected by the version
+(inode, size, mtime) of the signal file that they touch on every save; that is accepted for
+them and documented in docs/cache.md.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from msal_extensions import FilePersistence
 from msal_extensions.persistence import BasePersistence, PersistenceNotFound
 
 from ._cache_file import move_aside, valid_cache_json
-from ._cache_os import Warn, tighten_file
+from ._cache_os import Identity, Warn, file_version, tighten_file
 
 # What a keyring that cannot be used raises (msal_extensions' own errors are OSErrors;
 # PyGObject's GLib.Error is a RuntimeError).
@@ -26,8 +27,9 @@ KEYRING_ERRORS = (ImportError, RuntimeError, OSError, ValueError)
 class GuardedPersistence(BasePersistence):
     """A keyring persistence whose unreadable content is recovered from, not raised.
 
-    The keyring persistences of msal-extensions write in place (no atomic replace) and detect
-    changes by a signal file's mtime; that is accepted for them.
+    The keyring persistences of msal-extensions write in place (no atomic replace) and touch
+    a signal file (with DPAPI: the data file) on every save; ``changed`` compares that file's
+    version with the one seen at the last load or save here.
     """
 
     is_encrypted = True
@@ -36,15 +38,19 @@ class GuardedPersistence(BasePersistence):
         self._inner = inner
         self._warn = warn
         self._log = log
+        self._synced: Identity | None = None  # signal file version at the last load or save
 
     def save(self, content: str) -> None:
         """Save through the keyring; keep the signal/data file 0600."""
         self._inner.save(content)
         with contextlib.suppress(OSError):
             tighten_file(self.get_location(), os.stat(self.get_location()), self._log)
+        self._synced = file_version(self.get_location())
 
     def load(self) -> str:
         """Load through the keyring; ``"{}"`` (with a warning) if it cannot be used."""
+        # seen before reading: a save made meanwhile makes the next ``changed`` true again
+        self._synced = file_version(self.get_location())
         try:
             text = self._inner.load()
         except PersistenceNotFound:
@@ -67,6 +73,14 @@ class GuardedPersistence(BasePersistence):
                 "an empty cache is used and overwrites it at the next write."
             )
         return "{}"
+
+    def changed(self) -> bool:
+        """Whether the signal file differs from the version seen at the last load or save."""
+        return file_version(self.get_location()) != self._synced
+
+    def version(self) -> Identity | None:
+        """The signal file's version now; None when there is none."""
+        return file_version(self.get_location())
 
     def time_last_modified(self) -> float:
         """The signal file's mtime."""

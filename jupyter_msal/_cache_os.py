@@ -26,6 +26,14 @@ def identity(st: os.stat_result) -> Identity:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def file_version(path: str) -> Identity | None:
+    """The version of the file at ``path`` now; None when there is no file."""
+    try:
+        return identity(os.stat(path))
+    except FileNotFoundError:
+        return None
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists here (unknown counts as alive)."""
     if not POSIX or pid <= 0:
@@ -95,10 +103,10 @@ def tighten_file(path_or_fd: str | int, st: os.stat_result, log: logging.Logger)
 def clear_stale_lock(lock_location: str, log: logging.Logger) -> bool:
     """Delete ``lock_location`` when no live process holds it; True if it was deleted.
 
-    msal-extensions creates the lock file exclusively and then ``flock``-s it (portalocker);
-    a writer that is killed leaves the file behind (the kernel drops its flock). A file that
-    we can flock and whose writer is dead (or that is older than a writer ever holds it) is
-    stale. POSIX only; elsewhere msal-extensions' 5 s wait applies.
+    msal-extensions' ``CrossPlatLock`` creates the lock file exclusively and then ``flock``-s it
+    (portalocker); a writer that is killed leaves the file behind (the kernel drops its flock).
+    A file that we can flock and whose writer is dead (or that is older than a writer ever
+    holds it) is stale. POSIX only; elsewhere msal-extensions' 5 s wait applies.
     """
     if os.name == "nt" or portalocker is None:
         return False

@@ -5,6 +5,7 @@
     handle = open_token_cache(path, encryption="auto", key=None)
     app = msal.PublicClientApplication(client_id, token_cache=handle.cache)
     handle.info.to_dict()  # {"path", "encrypted", "encryption", "warnings"} for status
+    handle.last_changed()  # a stamp that changes whenever any process saved the file
 
 Encryption (``encryption=``):
 
@@ -16,9 +17,11 @@ Encryption (``encryption=``):
 
 Files: ``<path>`` (0600, in a 0700 folder), ``<path>.lockfile`` while a process writes,
 ``<path>.corrupt-<UTC timestamp>`` for content that could not be read. The cache is a
-``msal_extensions.PersistedTokenCache``: every process that shares the file (server, CLI,
-direct-mode kernels) reloads it when another one changed it, and writes under the same
-cross-process lock. See docs/cache.md.
+``msal.SerializableTokenCache`` that every process sharing the file (server, CLI,
+direct-mode kernels) reads again when another one changed it, and changes under the same
+cross-process lock (msal-extensions' ``CrossPlatLock``); ``handle.last_changed()`` tells
+when any process changed it. Only public APIs of msal and msal-extensions are used.
+See docs/cache.md.
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import msal
 from cryptography.fernet import Fernet
-from msal_extensions import CrossPlatLock, LockError, PersistedTokenCache
-from msal_extensions.persistence import BasePersistence, PersistenceNotFound
+from msal_extensions import CrossPlatLock, LockError
+from msal_extensions.persistence import PersistenceNotFound
 
 from ._cache_file import AtomicFilePersistence, fernet_for_key, looks_key_encrypted
 from ._cache_keyring import GuardedPersistence, open_keyring
@@ -44,6 +50,7 @@ __all__ = ["ENCRYPTION_MODES", "CacheInfo", "TokenCacheHandle", "generate_key", 
 #: Accepted values of ``encryption`` (``JupyterMsal.cache_encryption``).
 ENCRYPTION_MODES = ("auto", "required", "none")
 _MAX_WARNINGS = 20
+_READ_ATTEMPTS = 3  # a lookup retries a failed read (e.g. a sharing violation) this often
 _KEY_HINT = (
     "Set JupyterMsal.cache_key or the environment variable JUPYTER_MSAL_CACHE_KEY (create one "
     "with `jupyter msal generate-key`)."
@@ -74,7 +81,7 @@ class TokenCacheHandle:
 
     def __init__(
         self,
-        cache: PersistedTokenCache,
+        cache: _SharedTokenCache,
         path: str,
         encryption: Literal["key", "keyring", "none"],
         warnings: list[str],
@@ -100,6 +107,15 @@ class TokenCacheHandle:
             encryption=self._encryption,
             warnings=tuple(self.warnings),
         )
+
+    def last_changed(self) -> object | None:
+        """A stamp of the cache file's current version; None when there is no file yet.
+
+        It differs whenever any process (this one included) saved the file, and also when
+        the file was replaced, moved aside or deleted. Compare stamps with ``==`` only; they
+        are hashable and carry no other meaning. Costs one ``stat``; never reads the file.
+        """
+        return self.cache.file_version()
 
     def __repr__(self) -> str:
         return f"<TokenCacheHandle {self._path} encryption={self._encryption}>"
@@ -152,7 +168,7 @@ def open_token_cache(
             "processes use, or move the file away to start with an empty cache.",
         )
 
-    persistence: BasePersistence
+    persistence: AtomicFilePersistence | GuardedPersistence
     if key:
         persistence = AtomicFilePersistence(
             location, fernet=fernet_for_key(key), warn=warn, log=log
@@ -190,7 +206,7 @@ def open_token_cache(
 
     cache = _SharedTokenCache(persistence, log)
     try:
-        _prepare(cache, persistence, log)
+        cache.load_at_open()
     except (OSError, LockError) as exc:
         raise CacheError(
             f"The token cache {location} cannot be read or written: {exc}.",
@@ -221,20 +237,37 @@ class _WarningSink:
         self._log.warning("%s", message)
 
 
-class _SharedTokenCache(PersistedTokenCache):
-    """``PersistedTokenCache`` made robust for a long-lived server sharing the file.
+class _SharedTokenCache(msal.SerializableTokenCache):
+    """A ``msal.SerializableTokenCache`` kept in step with a file that processes share.
 
-    - threads of one process take msal's own lock before the cross-process lock (no 0.25 s
-      lock-file polling between threads, and one lock order, so no deadlock);
+    - before every lookup and every change, the file is read again when it changed since this
+      process last read or wrote it; the persistence compares file versions (inode, size,
+      mtime_ns), not wall-clock times against coarse mtimes, so no concurrent write is missed;
+    - every change is made under the cross-process lock ``<path>.lockfile`` (msal-extensions'
+      ``CrossPlatLock``), on top of the latest file, and saved before the lock is released;
+    - threads of one process take this cache's thread lock before the cross-process lock (no
+      0.25 s lock-file polling between threads). msal holds its own lock while it calls
+      ``modify`` (from ``add``, and from ``search`` to drop expired access tokens), so ``add``
+      and the whole ``search`` iteration hold the thread lock too: one lock order, no deadlock;
     - a lock file left by a killed writer is removed before waiting on it (msal-extensions
-      would wait 5 s for it on every such write);
-    - with ``AtomicFilePersistence``, "changed since last read" compares file versions, not
-      wall-clock times against coarse mtimes, so no concurrent write is missed.
+      would wait 5 s for it on every such write).
     """
 
-    def __init__(self, persistence: BasePersistence, log: logging.Logger) -> None:
-        super().__init__(persistence, lock_location=persistence.get_location() + ".lockfile")
+    def __init__(
+        self, persistence: AtomicFilePersistence | GuardedPersistence, log: logging.Logger
+    ) -> None:
+        super().__init__()
+        self._store = persistence
+        self._lock_file = persistence.get_location() + ".lockfile"
+        self._thread_lock = threading.RLock()
         self._log = log
+        #: Whether the file is encrypted at rest (the attribute msal-extensions' caches have).
+        self.is_encrypted: bool = persistence.is_encrypted
+
+    def add(self, event: dict[str, Any], **kwargs: Any) -> None:
+        """Add msal's token-endpoint ``event``; each entry is saved as msal ``modify``-s it."""
+        with self._thread_lock:
+            super().add(event, **kwargs)
 
     def modify(
         self,
@@ -243,23 +276,82 @@ class _SharedTokenCache(PersistedTokenCache):
         new_key_value_pairs: dict[str, Any] | None = None,
     ) -> None:
         """Change one entry under the cross-process lock, on top of the latest file."""
-        with self._lock:
-            clear_stale_lock(self._lock_location, self._log)
-            super().modify(credential_type, old_entry, new_key_value_pairs=new_key_value_pairs)
+        with self._thread_lock, self._file_lock():
+            self._reload()
+            super().modify(credential_type, old_entry, new_key_value_pairs)
+            self._store.save(self.serialize())
 
-    def _reload_if_necessary(self) -> None:
-        persistence = self._persistence
-        if not isinstance(persistence, AtomicFilePersistence):
-            super()._reload_if_necessary()
-            return
-        if not persistence.changed():
+    def search(
+        self,
+        credential_type: str,
+        target: list[str] | None = None,
+        query: dict[str, Any] | None = None,
+        *,
+        now: float | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """msal's ``search`` (a generator) on the latest file, read again first if it changed.
+
+        The thread lock is held while the generator runs, until it is exhausted or dropped.
+        """
+        with self._thread_lock:
+            for attempt in range(_READ_ATTEMPTS):
+                try:
+                    self._reload()
+                    break
+                except OSError:
+                    if attempt == _READ_ATTEMPTS - 1:
+                        raise
+                    self._log.debug("Reading the token cache failed; retrying", exc_info=True)
+                    time.sleep(0.5)
+        entries = super().search(credential_type, target=target, query=query, now=now)
+        return self._holding_thread_lock(entries)
+
+    def file_version(self) -> object | None:
+        """The version of the file now: differs after any process saved it; None if no file."""
+        return self._store.version()
+
+    def load_at_open(self) -> None:
+        """The first read, under the cross-process lock: tidy up after killed writers, recover
+        from unreadable content, encrypt a plaintext file when a key is set."""
+        store = self._store
+        with self._thread_lock, self._file_lock():
+            if isinstance(store, AtomicFilePersistence):
+                removed = store.remove_stale_temporaries()
+                if removed:
+                    self._log.info(
+                        "Removed %d temporary file(s) left by a killed cache writer", removed
+                    )
+            location = store.get_location()
+            with contextlib.suppress(FileNotFoundError):
+                tighten_file(location, os.stat(location), self._log)
+            self._reload()
+            if isinstance(store, AtomicFilePersistence):
+                if store.plaintext_found:
+                    store.save(self.serialize())
+                    self._log.warning(
+                        "The token cache %s was not encrypted; it now is (cache_key)", location
+                    )
+                store.mark_opened()
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        clear_stale_lock(self._lock_file, self._log)
+        with CrossPlatLock(self._lock_file):
+            yield
+
+    def _reload(self) -> None:
+        """Read the file again if it is not the version last read or written here."""
+        if not self._store.changed():
             return
         try:
-            state = persistence.load()
+            state = self._store.load()
         except PersistenceNotFound:  # removed (or moved aside) by someone: it is empty now
             state = "{}"
         self.deserialize(state)
-        self._last_sync = time.time()
+
+    def _holding_thread_lock(self, entries: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        with self._thread_lock:
+            yield from entries
 
 
 def _peek(location: str) -> bytes | None:
@@ -268,24 +360,3 @@ def _peek(location: str) -> bytes | None:
             return handle.read(64)
     except FileNotFoundError:
         return None
-
-
-def _prepare(cache: _SharedTokenCache, persistence: BasePersistence, log: logging.Logger) -> None:
-    """First read under the lock: clean up after killed writers, recover, re-encrypt."""
-    lock_location = persistence.get_location() + ".lockfile"
-    clear_stale_lock(lock_location, log)
-    with CrossPlatLock(lock_location):
-        if isinstance(persistence, AtomicFilePersistence):
-            removed = persistence.remove_stale_temporaries()
-            if removed:
-                log.info("Removed %d temporary file(s) left by a killed cache writer", removed)
-        location = persistence.get_location()
-        with contextlib.suppress(FileNotFoundError):
-            tighten_file(location, os.stat(location), log)
-        cache._reload_if_necessary()
-        if isinstance(persistence, AtomicFilePersistence) and persistence.plaintext_found:
-            persistence.save(cache.serialize())
-            cache._last_sync = time.time()
-            log.warning("The token cache %s was not encrypted; it now is (cache_key)", location)
-        if isinstance(persistence, AtomicFilePersistence):
-            persistence.opened = True

@@ -1,12 +1,13 @@
 """The persisted token cache: permissions, atomic writes, encryption, recovery, processes.
 
 Real files and real processes; the cache is filled the way msal fills it (``cache.add`` with a
-token-endpoint event, or a ``PublicClientApplication`` on top of it).
+token-endpoint event, or a ``PublicClientApplication`` signing in against the TLS emulator).
 """
 
 from __future__ import annotations
 
 import base64
+import inspect
 import itertools
 import json
 import logging
@@ -25,8 +26,7 @@ import msal
 import msal_extensions
 import pytest
 from cryptography.fernet import Fernet
-from msal_extensions import CrossPlatLock, FilePersistence, PersistedTokenCache
-from msal_extensions import token_cache as msal_ext_token_cache
+from msal_extensions import CrossPlatLock, FilePersistence
 
 from jupyter_msal import _cache_file
 from jupyter_msal._cache_keyring import open_keyring
@@ -105,37 +105,6 @@ def usernames(cache: msal.TokenCache) -> set[str]:
     return {entry["username"] for entry in cache.search(ACCOUNT)}
 
 
-class _FakeHttp:
-    """Serves only the OpenID configuration msal reads when an app is built; nothing leaves."""
-
-    class _Response:
-        def __init__(self, body: dict[str, Any]) -> None:
-            self.status_code = 200
-            self.text = json.dumps(body)
-            self.headers: dict[str, str] = {}
-
-        def raise_for_status(self) -> None:
-            pass
-
-    def get(self, url: str, **kwargs: Any) -> _Response:
-        assert url.endswith("/.well-known/openid-configuration"), url
-        base = f"https://{HOST}/{TENANT}"
-        return self._Response(
-            {
-                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                "token_endpoint": f"{base}/oauth2/v2.0/token",
-                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-                "issuer": f"{base}/v2.0",
-            }
-        )
-
-    def post(self, url: str, **kwargs: Any) -> Any:
-        raise AssertionError(f"unexpected POST {url}")
-
-    def close(self) -> None:
-        pass
-
-
 def keyring_unavailable_reason(path: Path) -> str | None:
     """Why the OS keyring cannot be used here, or None when it can."""
     persistence, reason = open_keyring(str(path))
@@ -156,15 +125,72 @@ def cache_path(tmp_path: Path) -> Path:
     return tmp_path / "msal" / "token_cache.bin"
 
 
-# -- lock implementation ----------------------------------------------------------------------
+# -- sharing one file -------------------------------------------------------------------------
 
 
-def test_msal_extensions_uses_portalocker_and_our_reload_hook() -> None:
-    # The portalocker-based lock is the one that recovers from a crashed writer.
-    assert CrossPlatLock.__module__ == "msal_extensions.cache_lock"
-    assert msal_ext_token_cache.CrossPlatLock is CrossPlatLock
-    # _SharedTokenCache overrides this method; it must still be what modify/search call.
-    assert callable(getattr(PersistedTokenCache, "_reload_if_necessary", None))
+def test_two_handles_on_one_file_see_each_others_changes(cache_path: Path) -> None:
+    first = open_token_cache(cache_path, encryption="none")
+    second = open_token_cache(cache_path, encryption="none")
+    assert first.last_changed() is None and second.last_changed() is None  # no file yet
+
+    first.cache.add(token_event("alice"))
+    stamp = first.last_changed()
+    assert stamp is not None and second.last_changed() == stamp  # one file, one stamp
+    assert usernames(second.cache) == {"alice@example.com"}
+    assert second.last_changed() == stamp, "a lookup does not change the file"
+
+    [alice_rt] = second.cache.search(RT)
+    second.cache.remove_rt(alice_rt)
+    assert first.last_changed() != stamp
+    assert refresh_tokens(first.cache) == set()
+    # the first handle's next change builds on the second's: alice's refresh token stays gone
+    first.cache.add(token_event("bob"))
+    assert refresh_tokens(second.cache) == {rt_secret("bob")}
+    assert rt_secret("alice") not in cache_path.read_text()
+
+    cache_path.unlink()
+    assert first.last_changed() is None
+    assert usernames(first.cache) == set()
+
+
+def test_expired_token_removal_and_writes_in_threads_do_not_deadlock(cache_path: Path) -> None:
+    # msal's search removes expired access tokens from inside its generator, holding its own
+    # lock, while other threads add entries: both paths must take the locks in one order.
+    handle = open_token_cache(cache_path, encryption="none")
+    failures: list[BaseException] = []
+
+    def expired_event(uid: str) -> dict[str, Any]:
+        event = token_event(uid)
+        event["response"]["expires_in"] = -60
+        return event
+
+    def add(name: str) -> None:
+        try:
+            for i in range(10):
+                handle.cache.add(expired_event(f"{name}-{i}"))
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    def sweep() -> None:
+        try:
+            for _ in range(30):
+                list(handle.cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN))
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=add, args=(n,), daemon=True) for n in "ab"]
+    threads += [threading.Thread(target=sweep, daemon=True) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not [t for t in threads if t.is_alive()], "threads deadlocked"
+    assert failures == []
+    assert list(handle.cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)) == []
+    reopened = open_token_cache(cache_path, encryption="none")
+    assert len(usernames(reopened.cache)) == 20
+    assert "AT-secret" not in cache_path.read_text()  # expired ones are dropped on disk too
 
 
 # -- permissions and atomic writes ------------------------------------------------------------
@@ -209,13 +235,12 @@ def test_shared_sticky_folder_is_left_alone_with_a_warning(tmp_path: Path) -> No
 
 def test_every_save_is_a_new_file_with_a_new_version(cache_path: Path) -> None:
     handle = open_token_cache(cache_path, encryption="none")
-    persistence = handle.cache._persistence
     versions = []
     for i in range(6):
         entry = {"client_id": f"app{i}", "environment": HOST}
         handle.cache.modify(msal.TokenCache.CredentialType.APP_METADATA, entry, entry)
         st = cache_path.stat()
-        versions.append((st.st_ino, st.st_mtime_ns, persistence.time_last_modified()))
+        versions.append((st.st_ino, st.st_mtime_ns, handle.last_changed()))
     inodes, mtimes, stamps = zip(*versions, strict=True)
     # os.replace: each version is a new file (the file system may reuse an inode number of
     # an older, deleted version, which is why versions are also told apart by mtime_ns)
@@ -244,32 +269,37 @@ def test_auto_without_key_on_this_machine(
     caplog.set_level(logging.WARNING, logger="jupyter_msal.cache")
     reason = keyring_unavailable_reason(cache_path)
     handle = open_token_cache(cache_path)
-    if reason is None:  # a desktop with a working keyring: it must be used
-        assert handle.info.encryption == "keyring" and handle.info.encrypted
-        return
-    # Headless Linux (this CI): no libsecret/D-Bus, so plaintext with a visible warning.
-    assert handle.info.encryption == "none" and not handle.info.encrypted
-    assert len(handle.warnings) == 1 and "not encrypted" in handle.warnings[0]
-    assert reason.split(":")[0] in handle.warnings[0]
     logged = [r for r in caplog.records if "not encrypted" in r.getMessage()]
-    assert len(logged) == 1 and logged[0].levelno == logging.WARNING
+    if reason is None:
+        # A desktop with a working keyring: it is used, silently, and nothing is in the clear.
+        expected = {"encrypted": True, "encryption": "keyring"}
+        assert handle.warnings == [] and logged == []
+    else:
+        # Headless Linux (this CI): no libsecret/D-Bus, so plaintext with a visible warning.
+        expected = {"encrypted": False, "encryption": "none"}
+        assert len(handle.warnings) == 1 and "not encrypted" in handle.warnings[0]
+        assert reason.split(":")[0] in handle.warnings[0]
+        assert len(logged) == 1 and logged[0].levelno == logging.WARNING
     assert handle.info.to_dict() == {
         "path": str(cache_path),
-        "encrypted": False,
-        "encryption": "none",
         "warnings": list(handle.warnings),
+        **expected,
     }
     handle.cache.add(token_event("alice"))
-    assert rt_secret("alice") in cache_path.read_text()
+    on_disk = cache_path.read_bytes() if cache_path.exists() else b""
+    assert (rt_secret("alice").encode() in on_disk) is (reason is not None)
+    assert refresh_tokens(open_token_cache(cache_path).cache) == {rt_secret("alice")}
 
 
-def test_required_without_key_or_keyring_refuses(cache_path: Path) -> None:
+def test_required_without_key_uses_the_keyring_or_refuses(cache_path: Path) -> None:
     if keyring_unavailable_reason(cache_path) is None:
-        pytest.skip("the OS keyring works on this machine, so 'required' is satisfied")
-    with pytest.raises(CacheError) as info:
-        open_token_cache(cache_path, encryption="required")
-    assert "required" in info.value.message and "JUPYTER_MSAL_CACHE_KEY" in str(info.value)
-    assert not cache_path.exists()
+        handle = open_token_cache(cache_path, encryption="required")
+        assert handle.info == CacheInfo(str(cache_path), True, "keyring")
+    else:
+        with pytest.raises(CacheError) as info:
+            open_token_cache(cache_path, encryption="required")
+        assert "required" in info.value.message and "JUPYTER_MSAL_CACHE_KEY" in str(info.value)
+        assert not cache_path.exists()
 
 
 class _FakeKeyring(FilePersistence):
@@ -393,41 +423,78 @@ def test_plaintext_cache_is_encrypted_when_a_key_is_set(cache_path: Path) -> Non
     handle = open_token_cache(cache_path, key=key)
     assert b"RT-secret" not in cache_path.read_bytes()
     assert refresh_tokens(handle.cache) == {rt_secret("alice")}
+    assert handle.warnings == []  # at open, encrypting is the whole answer
+
+
+def test_plaintext_written_at_run_time_is_warned_about_and_encrypted(cache_path: Path) -> None:
+    key = generate_key()
+    keyed = open_token_cache(cache_path, key=key)
+    keyed.cache.add(token_event("alice"))
+    cache_path.unlink()  # a process without the key starts over, in plaintext
+    open_token_cache(cache_path, encryption="none").cache.add(token_event("bob"))
+
+    assert refresh_tokens(keyed.cache) == {rt_secret("bob")}
+    [warning] = keyed.warnings
+    assert "written unencrypted by a process without the cache_key" in warning
+    keyed.cache.add(token_event("carol"))
+    assert b"RT-secret" not in cache_path.read_bytes()
+    assert refresh_tokens(open_token_cache(cache_path, key=key).cache) == {
+        rt_secret("bob"),
+        rt_secret("carol"),
+    }
+    assert len(keyed.warnings) == 1
 
 
 # -- sign-out ----------------------------------------------------------------------------------
 
 
+def sign_in(emulator: Any, app: msal.PublicClientApplication, username: str) -> dict[str, Any]:
+    """A real device-code sign-in of ``username`` through ``app`` against the emulator."""
+    flow = app.initiate_device_flow(scopes=list(SCOPE))
+    assert "user_code" in flow, flow
+    emulator.approve(flow["user_code"], username=username)
+    result = app.acquire_token_by_device_flow(flow)
+    assert "access_token" in result, result
+    return result
+
+
 @pytest.mark.parametrize("key", [None, "a passphrase"])
 def test_sign_out_removes_the_refresh_token_from_the_file(
-    cache_path: Path, key: str | None
+    msal_emulator: Any, cache_path: Path, key: str | None
 ) -> None:
-    handle = open_token_cache(cache_path, encryption="none" if key is None else "auto", key=key)
-    for uid in ("alice", "bob", "carol"):
-        handle.cache.add(token_event(uid))
-    assert rt_secret("alice") in file_text(cache_path, key)
+    encryption = "none" if key is None else "auto"
+    handle = open_token_cache(cache_path, encryption=encryption, key=key)
+    app = msal_emulator.public_client_app(token_cache=handle.cache)
+    signed_in = {
+        uid: sign_in(msal_emulator, app, f"{uid}@example.com") for uid in ("alice", "bob", "carol")
+    }
+    rts = {uid: result["refresh_token"] for uid, result in signed_in.items()}
+    assert rts["alice"] in file_text(cache_path, key)
 
-    # the way msal's own remove_account does it
-    app = msal.PublicClientApplication(
-        CLIENT_ID,
-        authority=f"https://{HOST}/{TENANT}",
-        token_cache=handle.cache,
-        http_client=_FakeHttp(),
-        instance_discovery=False,
-    )
-    [alice] = [a for a in app.get_accounts() if a["username"] == "alice@example.com"]
+    # Another process's app, on its own handle, gets bob's token from the shared file alone.
+    other = open_token_cache(cache_path, encryption=encryption, key=key)
+    other_app = msal_emulator.public_client_app(token_cache=other.cache)
+    msal_emulator.reset_counts()
+    [bob] = other_app.get_accounts(username="bob@example.com")
+    silent = other_app.acquire_token_silent(list(SCOPE), account=bob)
+    assert silent is not None and silent["access_token"] == signed_in["bob"]["access_token"]
+    assert msal_emulator.counts["token"] == 0
+
+    # msal's own sign-out
+    [alice] = app.get_accounts(username="alice@example.com")
     app.remove_account(alice)
     text = file_text(cache_path, key)
-    assert rt_secret("alice") not in text and at_secret("alice") not in text
-    assert rt_secret("bob") in text
+    assert rts["alice"] not in text and signed_in["alice"]["access_token"] not in text
+    assert rts["bob"] in text
+    assert [a["username"] for a in other_app.get_accounts(username="alice@example.com")] == []
 
     # and directly through the cache, as a service might
-    [bob_rt] = [e for e in handle.cache.search(RT) if e["secret"] == rt_secret("bob")]
+    [bob_rt] = [e for e in handle.cache.search(RT) if e["secret"] == rts["bob"]]
     handle.cache.remove_rt(bob_rt)
     text = file_text(cache_path, key)
-    assert rt_secret("bob") not in text and rt_secret("carol") in text
-    reopened = open_token_cache(cache_path, encryption="none" if key is None else "auto", key=key)
-    assert refresh_tokens(reopened.cache) == {rt_secret("carol")}
+    assert rts["bob"] not in text and rts["carol"] in text
+    reopened = open_token_cache(cache_path, encryption=encryption, key=key)
+    assert refresh_tokens(reopened.cache) == {rts["carol"]}
 
 
 # -- recovery ---------------------------------------------------------------------------------
@@ -509,14 +576,13 @@ def test_only_the_newest_corrupt_files_are_kept(cache_path: Path) -> None:
 
 # -- concurrency ------------------------------------------------------------------------------
 
+# The body of a writer process; ``child_script`` puts this module's event helpers before it.
 CHILD = r"""
-import os, sys, time
-sys.path[:0] = [sys.argv[1], sys.argv[2]]
-from test_cache import token_event
+sys.path[:0] = [sys.argv[1]]
 from jupyter_msal import _cache_file
 from jupyter_msal.cache import open_token_cache
 
-mode, path, key, name, arg = sys.argv[3:8]
+mode, path, key, name, arg = sys.argv[2:7]
 key = key or None
 if mode == "slow":
     real_write_all = _cache_file.AtomicFilePersistence._write_all
@@ -542,12 +608,25 @@ else:
 """
 
 
+def child_script() -> str:
+    """``CHILD`` preceded by the source of this module's event helpers (no test imports)."""
+    return "\n".join(
+        [
+            "from __future__ import annotations",
+            "import base64, json, sys, time",
+            f"CLIENT_ID, TENANT, HOST, SCOPE = {CLIENT_ID!r}, {TENANT!r}, {HOST!r}, {SCOPE!r}",
+            *(inspect.getsource(helper) for helper in (_b64, rt_secret, at_secret, token_event)),
+            CHILD,
+        ]
+    )
+
+
 def start_child(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    """A fresh Python process running ``CHILD`` with ``args``."""
+    """A fresh Python process running ``child_script()`` with ``args``."""
     script = tmp_path / "child.py"
-    script.write_text(CHILD)
+    script.write_text(child_script())
     return subprocess.Popen(
-        [sys.executable, str(script), str(REPO), str(Path(__file__).parent), *args],
+        [sys.executable, str(script), str(REPO), *args],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -657,7 +736,8 @@ def test_a_held_lock_is_not_mistaken_for_a_stale_one(cache_path: Path) -> None:
     open_token_cache(cache_path, encryption="none")
     lockfile = f"{cache_path}.lockfile"
     with CrossPlatLock(lockfile):
-        time.sleep(2.1)  # older than the age limit, but held
+        old = time.time() - 60  # far older than the age limit, but held
+        os.utime(lockfile, (old, old))
         assert not clear_stale_lock(lockfile, logging.getLogger("test"))
         assert os.path.exists(lockfile)
     # a lock file whose writer is gone is stale at once
