@@ -1,8 +1,8 @@
 """The exceptions jupyter-msal raises, and the one place MSAL error dicts become them.
 
-Every error carries a machine ``code`` (sent as ``"error"`` in REST answers), the HTTP
-status the server answers with, a one-line message saying what to fix and, where the
-identity provider gave one, the AADSTS code with a hint.
+Every error carries a machine ``code`` (sent as ``"error"`` in REST answers), a one-line
+message saying what to fix and, where the identity provider gave one, the AADSTS code with
+a hint. HTTP statuses are the server's business (:mod:`jupyter_msal.server.errors`).
 
 The tree::
 
@@ -10,16 +10,17 @@ The tree::
     ├── ConfigError                      a setting has an invalid value (names the setting)
     ├── CacheError                       the token cache cannot be used as configured
     ├── BadRequest                       malformed input from a client
-    │   ├── BodyTooLarge
-    │   └── TooManySignIns               too many sign-ins are waiting for the user
+    │   └── BodyTooLarge
+    ├── TooManySignIns                   too many sign-ins are waiting for the user
     ├── Forbidden                        authenticated but not allowed (browsers asking for tokens)
-    ├── ScopeNotAllowed                  the admin policy ``allowed_scopes`` forbids a scope
+    │   └── ScopeNotAllowed              the admin policy ``allowed_scopes`` forbids a scope
     ├── NotFound                         unknown account or sign-in
     ├── SignInRequired                   nobody signed in, or the refresh token no longer works
     ├── BrokerUnavailable                the OS broker was asked for but cannot be used here
     ├── SignInFailed                     a sign-in flow ended without an account
     │   ├── SignInDeclined
     │   ├── SignInExpired
+    │   │   └── SignInTimedOut           nobody completed it within the caller's timeout
     │   └── SignInCancelled
     ├── IdentityProviderError            the identity provider answered with an error or garbage
     │   └── IdentityProviderUnreachable  it timed out or refused the connection
@@ -53,6 +54,7 @@ __all__ = [
     "SignInExpired",
     "SignInFailed",
     "SignInRequired",
+    "SignInTimedOut",
     "TooManySignIns",
     "error_from_dict",
     "error_from_msal_result",
@@ -89,7 +91,6 @@ class JupyterMsalError(Exception):
     """Base class of every jupyter-msal error."""
 
     code: ClassVar[str] = "error"
-    http_status: ClassVar[int] = 500
 
     def __init__(
         self,
@@ -125,13 +126,16 @@ class JupyterMsalError(Exception):
 
 
 class ConfigError(JupyterMsalError, ValueError):
-    """A setting has an invalid value. ``setting`` names it (e.g. ``JupyterMsal.authority``)."""
+    """The configuration cannot be used. ``setting`` names the setting at fault (e.g.
+    ``authority`` for ``JupyterMsal.authority``); ``None`` when the fault is not one setting's
+    (a config file that cannot be read: the message names the file).
+    """
 
     code = "config_error"
-    http_status = 500
 
-    def __init__(self, setting: str, message: str, **kw: Any) -> None:
-        super().__init__(f"JupyterMsal.{setting}: {message}", setting=setting, **kw)
+    def __init__(self, setting: str | None, message: str, **kw: Any) -> None:
+        text = f"JupyterMsal.{setting}: {message}" if setting else message
+        super().__init__(text, setting=setting, **kw)
         self.setting = setting
 
 
@@ -139,49 +143,42 @@ class CacheError(JupyterMsalError):
     """The token cache cannot be used as configured (e.g. encryption required but unavailable)."""
 
     code = "cache_error"
-    http_status = 500
 
 
 class BadRequest(JupyterMsalError, ValueError):
     """A client sent input that cannot be used; the message says what to fix."""
 
     code = "bad_request"
-    http_status = 400
 
 
 class BodyTooLarge(BadRequest):
     """A request body is larger than the API accepts."""
 
     code = "body_too_large"
-    http_status = 413
 
 
-class TooManySignIns(BadRequest):
+class TooManySignIns(JupyterMsalError):
     """``JupyterMsal.max_pending_sign_ins`` sign-ins are already waiting for the user."""
 
     code = "too_many_sign_ins"
-    http_status = 429
 
 
 class Forbidden(JupyterMsalError):
     """The caller is not allowed to do this."""
 
     code = "forbidden"
-    http_status = 403
 
 
-class ScopeNotAllowed(JupyterMsalError):
+class ScopeNotAllowed(Forbidden):
     """The admin policy ``JupyterMsal.allowed_scopes`` does not allow a requested scope."""
 
     code = "scope_not_allowed"
-    http_status = 403
 
 
 class NotFound(JupyterMsalError, LookupError):
     """An account or sign-in that does not exist."""
 
     code = "not_found"
-    http_status = 404
 
 
 class SignInRequired(JupyterMsalError):
@@ -191,7 +188,6 @@ class SignInRequired(JupyterMsalError):
     """
 
     code = "sign_in_required"
-    http_status = 401
 
     def __init__(
         self,
@@ -211,14 +207,12 @@ class BrokerUnavailable(JupyterMsalError):
     """The OS authentication broker was requested but cannot be used here."""
 
     code = "broker_unavailable"
-    http_status = 409
 
 
 class SignInFailed(JupyterMsalError):
     """A sign-in flow ended without signing anyone in."""
 
     code = "sign_in_failed"
-    http_status = 400
 
 
 class SignInDeclined(SignInFailed):
@@ -233,6 +227,12 @@ class SignInExpired(SignInFailed):
     code = "sign_in_expired"
 
 
+class SignInTimedOut(SignInExpired):
+    """Nobody completed the sign-in within the time the caller gave it; it was cancelled."""
+
+    code = "sign_in_timed_out"
+
+
 class SignInCancelled(SignInFailed):
     """The sign-in was cancelled."""
 
@@ -243,21 +243,18 @@ class IdentityProviderError(JupyterMsalError):
     """The identity provider answered with an error, or with something that is not an answer."""
 
     code = "identity_provider_error"
-    http_status = 502
 
 
 class IdentityProviderUnreachable(IdentityProviderError):
     """The identity provider did not answer in time, or refused the connection."""
 
     code = "identity_provider_unreachable"
-    http_status = 504
 
 
 class ServerUnavailable(JupyterMsalError):
     """The Jupyter server with the jupyter-msal extension cannot be reached (kernel side)."""
 
     code = "server_unavailable"
-    http_status = 503
 
 
 _BY_CODE: dict[str, type[JupyterMsalError]] = {}

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..models import AccessToken
 from .api import accounts, clear_cache, get_token, login, logout, margin_from_env
-from .token import AccessToken
 
 __all__ = [
     "AccessToken",

@@ -11,24 +11,22 @@ import base64
 import binascii
 import json
 import os
-import sys
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..client import Client, SignInInterrupted, get_client
 from ..errors import (
     BadRequest,
     JupyterMsalError,
     SignInCancelled,
     SignInExpired,
-    SignInFailed,
     SignInRequired,
-    error_from_dict,
+    SignInTimedOut,
 )
-from ..models import Account, normalize_scopes
-from .client import Client, get_client
+from ..models import AccessToken, Account, SignInMethod
+from ..scopes import flatten_scopes
 from .prompt import SignInPrompt
-from .token import AccessToken
 
 __all__ = [
     "SignInInterrupted",
@@ -52,11 +50,11 @@ def margin_from_env() -> float:
         return 300.0
 
 
-def _refresh_margin() -> float:
-    # The setting lives on the package (``jupyter_msal.kernel.refresh_margin``) so users can
-    # change it there; read it on the slow path only.
-    pkg = sys.modules.get(__package__ or "")
-    value = getattr(pkg, "refresh_margin", None)
+def refresh_margin() -> float:
+    """The kernel's refresh margin in seconds: ``jupyter_msal.kernel.refresh_margin``."""
+    from .. import kernel
+
+    value = getattr(kernel, "refresh_margin", None)
     return float(value) if isinstance(value, (int, float)) else margin_from_env()
 
 
@@ -64,30 +62,10 @@ def _refresh_margin() -> float:
 _cache: dict[tuple[Any, Any], tuple[AccessToken, float]] = {}
 _time = time.time
 
-#: How long one ``GET sign-ins/{id}?wait=`` may block before the loop checks its own timeout.
-WAIT_CHUNK = 10.0
-
 
 def clear_cache() -> None:
     """Forget every token kept in this kernel (the server's cache is not touched)."""
     _cache.clear()
-
-
-def _flatten(scopes: Iterable[Any]) -> tuple[str, ...]:
-    flat: list[str] = []
-    for item in scopes:
-        if item is None:
-            continue
-        if isinstance(item, str):
-            flat.extend(item.split())
-        elif isinstance(item, Iterable):
-            for sub in item:
-                if not isinstance(sub, str):
-                    raise BadRequest(f"Scopes must be strings, not {type(sub).__name__}.")
-                flat.extend(sub.split())
-        else:
-            raise BadRequest(f"Scopes must be strings, not {type(item).__name__}.")
-    return normalize_scopes(flat)
 
 
 def normalize_claims(claims: str | Mapping[str, Any] | None) -> str | None:
@@ -158,7 +136,7 @@ def _fetch(
     sign_in: bool,
     timeout: float | None,
 ) -> AccessToken:
-    scopes = _flatten(raw_scopes)
+    scopes = flatten_scopes(raw_scopes)
     claims_json = normalize_claims(claims)
     if not force_refresh and claims_json is None:
         # Another spelling of the same scopes ("a b", ("b", "a"), ["a", "b"]) may be kept.
@@ -187,7 +165,7 @@ def _fetch(
 def _remember(key: tuple[Any, Any], token: AccessToken) -> None:
     now = _time()
     lifetime = token.expires_on - now
-    fresh_until = token.expires_on - min(_refresh_margin(), lifetime / 2)
+    fresh_until = token.expires_on - min(refresh_margin(), lifetime / 2)
     if fresh_until <= now:
         return
     try:
@@ -211,9 +189,11 @@ def login(
     The prompt (link, code with a copy button, countdown) is shown in the cell; interrupting
     the kernel cancels the sign-in. Returns the account that signed in.
     """
-    if method not in {"auto", "device_code", "broker"}:
-        raise BadRequest(f"Unknown sign-in method {method!r}: use auto, device_code or broker.")
-    return run_sign_in(get_client(), scopes=_flatten(scopes), method=method, timeout=timeout)
+    try:
+        chosen = SignInMethod.parse(method)
+    except ValueError as err:
+        raise BadRequest(str(err)) from None
+    return run_sign_in(get_client(), scopes=flatten_scopes(scopes), method=chosen, timeout=timeout)
 
 
 def logout(account: str | None = None, *, all: bool = False) -> list[Account]:
@@ -240,29 +220,6 @@ def logout(account: str | None = None, *, all: bool = False) -> list[Account]:
         clear_cache()
 
 
-class SignInInterrupted(KeyboardInterrupt):
-    """A ``KeyboardInterrupt`` that arrived while waiting for a sign-in (now cancelled)."""
-
-
-def _flow_error(flow: Mapping[str, Any]) -> JupyterMsalError:
-    body = flow.get("error")
-    if isinstance(body, Mapping) and body.get("error"):
-        return error_from_dict(body)
-    state = flow.get("state")
-    if state == "expired":
-        return SignInExpired("The sign-in code expired before it was used: start a new sign-in.")
-    if state == "cancelled":
-        return SignInCancelled("The sign-in was cancelled.")
-    return SignInFailed(f"The sign-in ended without an account (state {state!r}).")
-
-
-def _cancel_quietly(client: Client, flow_id: str) -> None:
-    try:
-        client.cancel_sign_in(flow_id)
-    except JupyterMsalError:
-        pass
-
-
 def run_sign_in(
     client: Client,
     *,
@@ -274,43 +231,34 @@ def run_sign_in(
 ) -> Account:
     """Start a sign-in, show its prompt, wait for it, and replace the prompt by the outcome.
 
-    ``KeyboardInterrupt`` cancels the flow (``DELETE sign-ins/{id}``) and is re-raised (as
-    :class:`SignInInterrupted`, a ``KeyboardInterrupt``);
-    ``timeout`` cancels it and raises :class:`~jupyter_msal.errors.SignInExpired`.
+    ``KeyboardInterrupt`` cancels the flow and is re-raised (as
+    :class:`~jupyter_msal.client.SignInInterrupted`, a ``KeyboardInterrupt``); ``timeout``
+    cancels it and raises :class:`~jupyter_msal.errors.SignInTimedOut`.
     """
     flow = client.start_sign_in(method, list(scopes), claims)
     if rich is None and client.mode != "server":
         rich = False  # direct mode: the prompt prints as text
     prompt = SignInPrompt(flow, rich=rich)
-    flow_id = str(flow["id"])
-    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    prompt.show()
     try:
-        prompt.show()
-        while flow.get("state") == "pending":
-            chunk = WAIT_CHUNK
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    _cancel_quietly(client, flow_id)
-                    prompt.finish("Sign-in timed out and was cancelled.", ok=False)
-                    raise SignInExpired(
-                        f"Nobody completed the sign-in within {timeout:g} s; it was cancelled.",
-                        hint="Run it again, and use the code before the time runs out.",
-                    )
-                chunk = min(chunk, left)
-            flow = client.wait_sign_in(flow_id, chunk)
-    except KeyboardInterrupt:
-        _cancel_quietly(client, flow_id)
+        account = client.wait_for_sign_in(flow, timeout=timeout)
+    except SignInInterrupted:
         prompt.finish("Sign-in cancelled.", ok=False)
-        raise SignInInterrupted() from None
-    except JupyterMsalError as err:
-        prompt.finish(f"Sign-in failed: {err}", ok=False)
         raise
-    if flow.get("state") == "succeeded" and isinstance(flow.get("account"), Mapping):
-        account = Account.from_dict(flow["account"])
-        clear_cache()
-        prompt.finish(f"Signed in as {account.username or account.home_account_id}.")
-        return account
-    err = _flow_error(flow)
-    prompt.finish(f"Sign-in {flow.get('state', 'failed')}: {err.message}", ok=False)
-    raise err
+    except JupyterMsalError as err:
+        prompt.finish(_outcome(err), ok=False)
+        raise
+    clear_cache()
+    prompt.finish(f"Signed in as {account.username or account.home_account_id}.")
+    return account
+
+
+def _outcome(err: JupyterMsalError) -> str:
+    """The line that replaces a sign-in prompt when the sign-in did not succeed."""
+    if isinstance(err, SignInTimedOut):
+        return "Sign-in timed out and was cancelled."
+    if isinstance(err, SignInCancelled):
+        return "Sign-in cancelled."
+    if isinstance(err, SignInExpired):
+        return f"Sign-in expired: {err.message}"
+    return f"Sign-in failed: {err}"

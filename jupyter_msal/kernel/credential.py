@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from ..errors import JupyterMsalError, ServerUnavailable, SignInRequired
+from ..models import AccessToken
 from . import api
-from .token import AccessToken
 
 __all__ = [
     "AsyncCredential",
@@ -83,7 +83,31 @@ def _auth_error(err: JupyterMsalError) -> Exception:
     return wrapped
 
 
-class Credential:
+class _TokenSource:
+    """What every credential here holds: whose token, whether to sign in, how long to wait."""
+
+    def __init__(
+        self,
+        *,
+        account: str | None = None,
+        sign_in: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        self.account = account
+        self.sign_in = sign_in
+        self.timeout = timeout
+
+    def _fetch(self, scopes: Iterable[Any], claims: str | None = None) -> AccessToken:
+        return api.get_token(
+            *scopes,
+            account=self.account,
+            claims=claims,
+            sign_in=self.sign_in,
+            timeout=self.timeout,
+        )
+
+
+class Credential(_TokenSource):
     """An Azure SDK credential whose tokens come from jupyter-msal.
 
     Args:
@@ -99,17 +123,6 @@ class Credential:
     if the program uses azure-identity, so credential chains try their next credential.
     """
 
-    def __init__(
-        self,
-        *,
-        account: str | None = None,
-        sign_in: bool = True,
-        timeout: float | None = None,
-    ) -> None:
-        self.account = account
-        self.sign_in = sign_in
-        self.timeout = timeout
-
     def __repr__(self) -> str:
         who = f"account={self.account!r}" if self.account else "the signed-in account"
         return f"<jupyter_msal.Credential for {who}>"
@@ -118,13 +131,7 @@ class Credential:
         self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None
     ) -> AccessToken:
         try:
-            token = api.get_token(
-                *scopes,
-                account=self.account,
-                claims=claims,
-                sign_in=self.sign_in,
-                timeout=self.timeout,
-            )
+            token = self._fetch(scopes, claims)
         except JupyterMsalError as err:
             raise _auth_error(err) from err
         if tenant_id and token.account and token.account.tenant_id:
@@ -164,7 +171,7 @@ class Credential:
         options = options or {}
         token = self._token(scopes, options.get("claims"), options.get("tenant_id"))
         _, info_type = _azure_types()
-        margin = min(api._refresh_margin(), max(0.0, token.expires_in) / 2)
+        margin = min(api.refresh_margin(), max(0.0, token.expires_in) / 2)
         return info_type(
             token,
             token.expires_on,
@@ -245,7 +252,7 @@ def parse_claims_challenge(www_authenticate: str) -> str | None:
         return None
 
 
-class BearerAuth:
+class BearerAuth(_TokenSource):
     """``auth=`` for ``requests`` and ``httpx``: a fresh ``Authorization: Bearer`` per request.
 
     ::
@@ -264,23 +271,15 @@ class BearerAuth:
         sign_in: bool = True,
         timeout: float | None = None,
     ) -> None:
+        super().__init__(account=account, sign_in=sign_in, timeout=timeout)
         self.scopes = scopes
-        self.account = account
-        self.sign_in = sign_in
-        self.timeout = timeout
 
     def __repr__(self) -> str:
         return f"<jupyter_msal.BearerAuth scopes={list(self.scopes)!r}>"
 
     def token(self, claims: str | None = None) -> AccessToken:
         """The token the next request will carry."""
-        return api.get_token(
-            *self.scopes,
-            account=self.account,
-            claims=claims,
-            sign_in=self.sign_in,
-            timeout=self.timeout,
-        )
+        return self._fetch(self.scopes, claims)
 
     def __call__(self, request: Any) -> Any:
         request.headers["Authorization"] = f"Bearer {self.token()}"

@@ -17,6 +17,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from ..errors import JupyterMsalError, SignInCancelled
+from ..models import SignInMethod
 
 __all__ = ["MsalMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -130,7 +131,7 @@ class MsalMagics(Magics):
     @ma.argument("scopes", nargs="*", help="Scopes to consent to while signing in.")
     @ma.argument(
         "--method",
-        choices=["auto", "device_code", "broker"],
+        choices=list(SignInMethod.names()),
         default="auto",
         help="How to sign in (default: the broker where there is one, else device code).",
     )

@@ -18,23 +18,43 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-try:
-    import ipywidgets as widgets
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("LoginWidget needs ipywidgets: pip install 'jupyter-msal[widgets]'") from exc
 from traitlets import Any as AnyTrait
 from traitlets import Dict, List, Unicode
 
+from ..client import Client, get_client
 from ..errors import JupyterMsalError, SignInCancelled
 from ..models import Account
+from ..scopes import flatten_scopes
 from . import api
-from .client import Client, get_client
 from .prompt import format_remaining, render_html
 
-__all__ = ["STATES", "LoginWidget"]
+
+class MissingDependency(ImportError):
+    """A package this part of jupyter-msal needs is missing; IPython shows only the message."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython (and so every Jupyter kernel) uses this instead of a traceback.
+        return [f"\x1b[0;31m{type(self).__name__}:\x1b[0m {self}"]
+
+
+try:
+    import ipywidgets as widgets
+except ImportError as exc:
+    raise MissingDependency(
+        "LoginWidget needs ipywidgets, which this kernel's Python cannot import "
+        f"({exc}): run `%pip install ipywidgets`, then restart the kernel.",
+        name="ipywidgets",
+    ) from None
+
+__all__ = ["STATES", "LoginWidget", "MissingDependency"]
 
 #: The values of :attr:`LoginWidget.state`.
 STATES = ("signed_out", "prompt", "signed_in", "error", "cancelled")
+
+
+def _fit_content() -> widgets.Layout:
+    """A button as wide as its label (ipywidgets' fixed default width cuts long labels off)."""
+    return widgets.Layout(width="auto", min_width="fit-content", align_self="flex-start")
 
 
 class LoginWidget(widgets.VBox):
@@ -78,12 +98,18 @@ class LoginWidget(widgets.VBox):
         self._title = widgets.HTML("<b>Microsoft Entra ID</b>")
         self._accounts_box = widgets.VBox()
         self._sign_in_button = widgets.Button(
-            description="Sign in", icon="sign-in", button_style="primary", tooltip="Sign in"
+            description="Sign in",
+            icon="sign-in",
+            button_style="primary",
+            tooltip="Sign in",
+            layout=_fit_content(),
         )
         self._sign_in_button.on_click(lambda _b: self._run(self.sign_in))
         self._prompt_html = widgets.HTML()
         self._countdown = widgets.Label()
-        self._cancel_button = widgets.Button(description="Cancel", icon="times")
+        self._cancel_button = widgets.Button(
+            description="Cancel", icon="times", layout=_fit_content()
+        )
         self._cancel_button.on_click(lambda _b: self._run(self.cancel))
         self._prompt_box = widgets.VBox(
             [self._prompt_html, widgets.HBox([self._countdown, self._cancel_button])],
@@ -135,7 +161,9 @@ class LoginWidget(widgets.VBox):
     def _render_accounts(self) -> None:
         rows = []
         for acct in self.accounts:
-            button = widgets.Button(description="Sign out", icon="sign-out", tooltip="Sign out")
+            button = widgets.Button(
+                description="Sign out", icon="sign-out", tooltip="Sign out", layout=_fit_content()
+            )
             button.on_click(lambda _b, a=acct: self._run(self.sign_out, a))
             label = widgets.HTML(
                 f"<b>{html.escape(acct.username)}</b> "
@@ -167,7 +195,7 @@ class LoginWidget(widgets.VBox):
         with self._lock:
             if self.state == "prompt":
                 return
-            flow = self.client.start_sign_in(self._method, list(api._flatten(self._scopes)))
+            flow = self.client.start_sign_in(self._method, list(flatten_scopes(self._scopes)))
             self.flow = flow
             self.error = ""
             self._done.clear()
@@ -187,48 +215,47 @@ class LoginWidget(widgets.VBox):
         self._countdown.value = f"The code expires in {format_remaining(left)}"
 
     def _watch(self, flow_id: str) -> None:
-        flow = self.flow
-        try:
-            while flow.get("state") == "pending":
-                flow = self.client.wait_sign_in(flow_id, self._poll_interval)
-                with self._lock:
-                    if self.flow.get("id") != flow_id or self.state != "prompt":
-                        return  # cancelled or superseded meanwhile
+        def on_update(flow: dict[str, Any]) -> None:
+            with self._lock:
+                if self.flow.get("id") == flow_id and self.state == "prompt":
+                    self.flow = flow
                     self._update_countdown(flow)
+
+        try:
+            account = self.client.wait_for_sign_in(
+                self.flow, on_update=on_update, interval=self._poll_interval
+            )
+        except SignInCancelled:
+            with self._lock:
+                if self.flow.get("id") == flow_id and self.state == "prompt":
+                    self._cancelled()
+            return
         except JupyterMsalError as err:
             with self._lock:
                 if self.flow.get("id") == flow_id and self.state == "prompt":
                     self._fail(err)
             return
-        self._finish(flow)
+        self._signed_in(flow_id, account)
 
-    def _finish(self, flow: dict[str, Any]) -> None:
+    def _signed_in(self, flow_id: str, account: Account) -> None:
         with self._lock:
-            if self.flow.get("id") != flow.get("id") or self.state != "prompt":
+            if self.flow.get("id") != flow_id or self.state != "prompt":
                 return
-            self.flow = flow
-            state = flow.get("state")
-            if state == "succeeded" and isinstance(flow.get("account"), dict):
-                account = Account.from_dict(flow["account"])
-                api.clear_cache()
-                self._show_prompt(False)
-                self.state = "signed_in"  # leave 'prompt' before refresh() looks at it
-                try:
-                    self.refresh()
-                except JupyterMsalError as err:
-                    self._fail(err)
-                    return
-                self.account = next(
-                    (a for a in self.accounts if a.home_account_id == account.home_account_id),
-                    account,
-                )
-                self._message.value = f"Signed in as <b>{html.escape(account.username)}</b>."
-                self.state = "signed_in"
-                self._done.set()
-            elif state == "cancelled":
-                self._cancelled()
-            else:
-                self._fail(api._flow_error(flow))
+            api.clear_cache()
+            self._show_prompt(False)
+            self.state = "signed_in"  # leave 'prompt' before refresh() looks at it
+            try:
+                self.refresh()
+            except JupyterMsalError as err:
+                self._fail(err)
+                return
+            self.account = next(
+                (a for a in self.accounts if a.home_account_id == account.home_account_id),
+                account,
+            )
+            self._message.value = f"Signed in as <b>{html.escape(account.username)}</b>."
+            self.state = "signed_in"
+            self._done.set()
 
     def _cancelled(self) -> None:
         self._show_prompt(False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from typing import Any
 
@@ -12,7 +13,9 @@ from traitlets import TraitError
 from ..config import JupyterMsal
 from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
 from ..errors import ConfigError, JupyterMsalError
+from ..redact import install_redaction
 from ..service import TokenService
+from ..status import status_document
 from .handlers import make_routes
 
 __all__ = ["JupyterMsalApp"]
@@ -23,25 +26,28 @@ class JupyterMsalApp(ExtensionApp):
 
     name = "jupyter_msal"
     load_other_extensions = True
+    #: Lists the ``JupyterMsal`` settings in ``jupyter server --help-all``.
+    classes = [JupyterMsal]
 
     service: TokenService | None = None
     kernel_secret: str = ""
 
     def initialize_settings(self) -> None:
         """Read and check the settings, open the cache, build the service (fail loudly)."""
+        install_redaction()
         try:
             settings = JupyterMsal(parent=self.serverapp)
             self.service = TokenService(settings, log=self.log)
         except TraitError as err:
             self.log.error("jupyter-msal is not active: invalid setting: %s", err)
-            raise ConfigError("config", str(err)) from err
+            raise ConfigError(_trait_name(err), str(err)) from err
         except JupyterMsalError as err:
             self.log.error("jupyter-msal is not active: %s", err)
             raise
         self.kernel_secret = secrets.token_urlsafe(32)
         os.environ[SERVER_SECRET_ENV] = self.kernel_secret
         self._publish_url()
-        status = self.service.status()
+        status = status_document(self.service)
         self.log.info(
             "jupyter-msal: %s mode, authority %s, cache %s (%s)",
             status["mode"],
@@ -71,3 +77,9 @@ class JupyterMsalApp(ExtensionApp):
         if os.environ.get(SERVER_SECRET_ENV) == self.kernel_secret:  # ours, not a newer server's
             os.environ.pop(SERVER_SECRET_ENV, None)
             os.environ.pop(SERVER_URL_ENV, None)
+
+
+def _trait_name(err: TraitError) -> str | None:
+    """The setting a traitlets validation error is about, when its message names one."""
+    match = re.search(r"The '(\w+)' trait", str(err))
+    return match.group(1) if match else None

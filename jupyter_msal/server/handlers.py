@@ -1,103 +1,54 @@
 """Thin REST handlers over :class:`~jupyter_msal.service.TokenService`.
 
-Every handler is authenticated (Jupyter's identity provider, or the per-server kernel secret)
-and authorized (``auth_resource = "msal"``); cookie requests are XSRF-checked by
-jupyter_server. :func:`error_body` is the one place errors become HTTP answers.
+Every handler is authenticated (Jupyter's identity provider, or the per-server kernel secret:
+see :mod:`.auth`) and authorized (``auth_resource = "msal"``); cookie requests are
+XSRF-checked by jupyter_server. Errors become HTTP answers in :mod:`.errors` only.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..constants import API_PATH, SECRET_HEADER
-from ..errors import BadRequest, BodyTooLarge, Forbidden, JupyterMsalError
+from ..constants import API_PATH
+from ..errors import BadRequest, BodyTooLarge, Forbidden, JupyterMsalError, NotFound
 from ..service import TokenService
+from ..status import status_document
+from .auth import KernelAwareAuthorizer, KernelSecretIdentity
+from .errors import error_body, http_status
 from .openapi import openapi_document
 
-__all__ = ["MAX_BODY_BYTES", "error_body", "make_routes"]
+__all__ = ["MAX_BODY_BYTES", "make_routes"]
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_WAIT_SECONDS = 30.0
-_HTTP_CODES = {
-    400: "bad_request",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "body_too_large",
-}
-
-
-
-def error_body(err: BaseException) -> tuple[int, dict[str, Any]]:
-    """HTTP status and JSON body for any error a handler meets."""
-    if isinstance(err, JupyterMsalError):
-        return err.http_status, err.to_dict()
-    if isinstance(err, web.HTTPError):
-        status = err.status_code
-        message = err.log_message % err.args if err.log_message and err.args else err.log_message
-        return status, {
-            "error": _HTTP_CODES.get(status, "error"),
-            "message": message or err.reason or f"HTTP {status}",
-        }
-    return 500, {
-        "error": "internal_error",
-        "message": "Internal error in jupyter-msal; see the server log.",
-    }
-
-
-class _KernelAuthorizer:
-    """Kernels and terminals proved they were started by this server: they may do anything."""
-
-    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
-        return True
 
 
 class MsalHandler(APIHandler):
     """Base: kernel-secret authentication, JSON bodies, typed errors as JSON."""
 
     auth_resource = "msal"
-    _kernel_authenticated = False
 
     def initialize(self, service: TokenService, kernel_secret: str) -> None:  # type: ignore[override]
         """Route kwargs: the service and this server's kernel secret."""
         self.service = service
         self.kernel_secret = kernel_secret
 
-    async def prepare(self) -> None:  # type: ignore[override]
-        """Authenticate kernels by their secret header; everyone else the Jupyter way."""
-        presented = self.request.headers.get(SECRET_HEADER)
-        if presented is None:
-            await super().prepare()
-            return
-        if not self.check_host():
-            raise web.HTTPError(403)
-        if not hmac.compare_digest(presented.encode(), self.kernel_secret.encode()):
-            raise web.HTTPError(403, "Wrong %s header.", SECRET_HEADER)
-        self._kernel_authenticated = True
-        user = User(username="jupyter-msal-kernel", name="kernel or terminal of this server")
-        self.current_user = self._jupyter_current_user = user
+    @property
+    def identity_provider(self) -> Any:
+        """The server's identity provider, which also accepts this server's kernel secret."""
+        return KernelSecretIdentity(super().identity_provider, self.kernel_secret)
 
     @property
     def authorizer(self) -> Any:
-        """Kernel-authenticated requests skip the server's authorizer (see _KernelAuthorizer)."""
-        if self._kernel_authenticated:
-            return _KernelAuthorizer()
-        return super().authorizer
-
-    def check_xsrf_cookie(self) -> None:
-        """Header-authenticated kernels carry no cookie; everyone else is checked as usual."""
-        if self._kernel_authenticated:
-            return None
-        return super().check_xsrf_cookie()
+        """The server's authorizer, which also lets this server's kernels through."""
+        return KernelAwareAuthorizer(super().authorizer)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error as ``{"error", "message", ...}`` JSON."""
@@ -115,7 +66,7 @@ class MsalHandler(APIHandler):
                 "jupyter-msal: %s %s -> %s: %s",
                 self.request.method,
                 self.request.path,
-                value.http_status,
+                http_status(value),
                 value.message,
             )
             return
@@ -125,7 +76,7 @@ class MsalHandler(APIHandler):
         """Use the status our typed errors carry instead of tornado's 500."""
         exc_info = kwargs.get("exc_info")
         if exc_info and isinstance(exc_info[1], JupyterMsalError):
-            status_code = exc_info[1].http_status
+            status_code = http_status(exc_info[1])
         super().send_error(status_code, **kwargs)
 
     def json_body(self, allowed: set[str]) -> dict[str, Any]:
@@ -188,8 +139,8 @@ class StatusHandler(MsalHandler):
 
     @api
     async def get(self) -> None:
-        accounts = await self.service.read_cache(self.service.list_accounts)
-        self.reply(self.service.status(accounts))
+        accounts = await self.service.workers.call_cache(self.service.list_accounts)
+        self.reply(status_document(self.service, accounts))
 
 
 class AccountsHandler(MsalHandler):
@@ -197,11 +148,11 @@ class AccountsHandler(MsalHandler):
 
     @api
     async def get(self, account: str | None = None) -> None:
-        accounts = await self.service.read_cache(self.service.list_accounts)
+        accounts = await self.service.workers.call_cache(self.service.list_accounts)
         if account:
             match = [a for a in accounts if a.matches(unquote(account))]
             if not match:
-                raise web.HTTPError(404, "No signed-in account matches %r.", unquote(account))
+                raise NotFound(f"No signed-in account matches {unquote(account)!r}.")
             self.reply(match[0].to_dict())
             return
         self.reply({"accounts": [a.to_dict() for a in accounts], "revision": self.service.revision})
@@ -209,10 +160,10 @@ class AccountsHandler(MsalHandler):
     @api
     async def delete(self, account: str | None = None) -> None:
         selector = unquote(account) if account else None
-        removed = await self.service.run_blocking(
+        removed = await self.service.workers.call_idp(
             self.service.sign_out, selector, all_accounts=selector is None
         )
-        accounts = await self.service.read_cache(self.service.list_accounts)
+        accounts = await self.service.workers.call_cache(self.service.list_accounts)
         self.reply(
             {
                 "removed": [a.to_dict() for a in removed],
@@ -227,7 +178,7 @@ class TokenHandler(MsalHandler):
 
     @api
     async def post(self) -> None:
-        if not (self._kernel_authenticated or self.token_authenticated):
+        if not self.token_authenticated:
             raise Forbidden(
                 "Access tokens are not handed to browsers; use them from a kernel or terminal.",
                 hint="In a notebook: %msal_token SCOPE, or jupyter_msal.get_token(SCOPE).",
@@ -257,7 +208,7 @@ class SignInsHandler(MsalHandler):
         method = _field(body, "method", str, "auto")
         scopes = _field(body, "scopes", list, [])
         claims = _field(body, "claims", str)
-        flow = await self.service.run_blocking(self.service.flows.start, method, scopes, claims)
+        flow = await self.service.workers.call_idp(self.service.flows.start, method, scopes, claims)
         self.reply(flow.to_dict(), status=202)
 
 

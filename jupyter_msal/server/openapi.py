@@ -1,20 +1,25 @@
-"""The OpenAPI 3 description of the REST API, served at ``jupyter-msal/openapi.json``."""
+"""The OpenAPI 3 description of the REST API, served at ``jupyter-msal/openapi.json``.
+
+Enumerations and the account fields come from :mod:`jupyter_msal.models`; every object the
+API answers with is closed (``additionalProperties: false``), and the tests validate each
+answer they receive against this document, so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
+from ..models import Account, FlowState, SignInMethod
 
 __all__ = ["openapi_document"]
 
 _STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _ACCOUNT = {
     "type": "object",
-    "properties": {
-        k: {"type": "string"}
-        for k in ("home_account_id", "username", "tenant_id", "environment", "authority")
-    },
+    "additionalProperties": False,
+    "required": list(Account.__dataclass_fields__),
+    "properties": {k: {"type": "string"} for k in Account.__dataclass_fields__},
 }
 _ERROR = {
     "type": "object",
@@ -27,26 +32,28 @@ _ERROR = {
         "setting": {"type": "string"},
     },
 }
+_FLOW_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string"},
+    "method": {
+        "type": "string",
+        "enum": [m.value for m in SignInMethod if m is not SignInMethod.AUTO],
+    },
+    "state": {"type": "string", "enum": [s.value for s in FlowState]},
+    "user_code": {"type": ["string", "null"]},
+    "verification_uri": {"type": ["string", "null"]},
+    "message": {"type": ["string", "null"]},
+    "expires_on": {"type": ["integer", "null"]},
+    "created_on": {"type": "integer"},
+    "scopes": _STRING_LIST,
+    "account": {"oneOf": [{"$ref": "#/components/schemas/Account"}, {"type": "null"}]},
+    "error": {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"type": "null"}]},
+    "fallback_reason": {"type": ["string", "null"]},
+}
 _FLOW = {
     "type": "object",
-    "required": ["id", "method", "state"],
-    "properties": {
-        "id": {"type": "string"},
-        "method": {"type": "string", "enum": ["device_code", "broker"]},
-        "state": {
-            "type": "string",
-            "enum": ["pending", "succeeded", "failed", "expired", "cancelled"],
-        },
-        "user_code": {"type": ["string", "null"]},
-        "verification_uri": {"type": ["string", "null"]},
-        "message": {"type": ["string", "null"]},
-        "expires_on": {"type": ["integer", "null"]},
-        "created_on": {"type": "integer"},
-        "scopes": _STRING_LIST,
-        "account": {"oneOf": [{"$ref": "#/components/schemas/Account"}, {"type": "null"}]},
-        "error": {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"type": "null"}]},
-        "fallback_reason": {"type": ["string", "null"]},
-    },
+    "additionalProperties": False,
+    "required": list(_FLOW_PROPERTIES),
+    "properties": _FLOW_PROPERTIES,
 }
 
 
@@ -64,13 +71,69 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": False, "content": {"application/json": {"schema": schema}}}
 
 
-_ACCOUNTS_REPLY = {
-    "type": "object",
-    "properties": {
+def _closed(properties: dict[str, Any]) -> dict[str, Any]:
+    """An object schema with exactly these properties, all required."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties),
+        "properties": properties,
+    }
+
+
+_ACCOUNTS_REPLY = _closed(
+    {
         "accounts": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}},
         "revision": {"type": "integer"},
-    },
-}
+    }
+)
+_ACCOUNT_LIST = {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}
+_SIGN_OUT_REPLY = _closed(
+    {"removed": _ACCOUNT_LIST, "accounts": _ACCOUNT_LIST, "revision": {"type": "integer"}}
+)
+_SIGN_IN_LIST = _closed(
+    {"sign_ins": {"type": "array", "items": {"$ref": "#/components/schemas/SignIn"}}}
+)
+_TOKEN = _closed(
+    {
+        "access_token": {"type": "string"},
+        "token_type": {"type": "string"},
+        "expires_on": {"type": "integer"},
+        "scopes": _STRING_LIST,
+        "account": {"oneOf": [{"$ref": "#/components/schemas/Account"}, {"type": "null"}]},
+    }
+)
+_STRING_OR_NULL = {"type": ["string", "null"]}
+_STATUS = _closed(
+    {
+        "version": {"type": "string"},
+        "mode": {"type": "string", "enum": ["user", "service_principal"]},
+        "config": {"type": "object", "description": "every non-secret effective setting"},
+        "cache": _closed(
+            {
+                "path": {"type": "string"},
+                "encrypted": {"type": "boolean"},
+                "encryption": {"type": "string", "enum": ["key", "keyring", "none"]},
+                "warnings": {"type": "array", "items": {"type": "string"}},
+            }
+        ),
+        "broker": _closed({"available": {"type": "boolean"}, "reason": _STRING_OR_NULL}),
+        "region": _closed(
+            {
+                "configured": _STRING_OR_NULL,
+                "applies": {"type": "boolean"},
+                "note": {"type": "string"},
+            }
+        ),
+        "sign_in_methods": {
+            "type": "array",
+            "items": {"type": "string", "enum": _FLOW_PROPERTIES["method"]["enum"]},
+        },
+        "accounts": _ACCOUNT_LIST,
+        "revision": {"type": "integer"},
+        "warnings": {"type": "array", "items": {"type": "string"}},
+    }
+)
 _ACCOUNT_PARAM = {
     "name": "account",
     "in": "path",
@@ -95,7 +158,13 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
         },
         "servers": [{"url": prefix}],
         "components": {
-            "schemas": {"Account": _ACCOUNT, "Error": _ERROR, "SignIn": _FLOW},
+            "schemas": {
+                "Account": _ACCOUNT,
+                "Error": _ERROR,
+                "SignIn": _FLOW,
+                "Status": _STATUS,
+                "Token": _TOKEN,
+            },
             "securitySchemes": {
                 "jupyterToken": {"type": "apiKey", "in": "header", "name": "Authorization"},
                 "kernelSecret": {"type": "apiKey", "in": "header", "name": "X-Jupyter-Msal-Secret"},
@@ -106,7 +175,7 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
             "/status": {
                 "get": {
                     "summary": "Non-secret configuration and state",
-                    "responses": {"200": _json({"type": "object"}), **_errors(403)},
+                    "responses": {"200": _json("Status"), **_errors(403)},
                 }
             },
             "/accounts": {
@@ -116,7 +185,7 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                 },
                 "delete": {
                     "summary": "Sign out of all accounts",
-                    "responses": {"200": _json({"type": "object"}), **_errors(403)},
+                    "responses": {"200": _json(_SIGN_OUT_REPLY), **_errors(403)},
                 },
             },
             "/accounts/{account}": {
@@ -127,7 +196,7 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                 },
                 "delete": {
                     "summary": "Sign out of one account",
-                    "responses": {"200": _json({"type": "object"}), **_errors(403, 404)},
+                    "responses": {"200": _json(_SIGN_OUT_REPLY), **_errors(403, 404)},
                 },
             },
             "/token": {
@@ -146,26 +215,15 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                         }
                     ),
                     "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["access_token", "expires_on"],
-                                "properties": {
-                                    "access_token": {"type": "string"},
-                                    "token_type": {"type": "string"},
-                                    "expires_on": {"type": "integer"},
-                                    "scopes": _STRING_LIST,
-                                },
-                            }
-                        ),
-                        **_errors(400, 401, 403, 413, 502, 504),
+                        "200": _json("Token"),
+                        **_errors(400, 401, 403, 404, 413, 502, 504),
                     },
                 }
             },
             "/sign-ins": {
                 "get": {
                     "summary": "Sign-ins in progress or recently finished",
-                    "responses": {"200": _json({"type": "object"}), **_errors(403)},
+                    "responses": {"200": _json(_SIGN_IN_LIST), **_errors(403)},
                 },
                 "post": {
                     "summary": "Start a sign-in",
@@ -174,10 +232,7 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                             "type": "object",
                             "additionalProperties": False,
                             "properties": {
-                                "method": {
-                                    "type": "string",
-                                    "enum": ["auto", "device_code", "broker"],
-                                },
+                                "method": {"type": "string", "enum": SignInMethod.names()},
                                 "scopes": _STRING_LIST,
                                 "claims": {"type": "string"},
                             },

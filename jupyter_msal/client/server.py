@@ -1,106 +1,27 @@
-"""How a kernel reaches the token service: over the server's REST API, or in-process.
+"""Server mode: the client of the jupyter-msal REST API of a running Jupyter server.
 
-Both clients have the same methods and raise the typed errors of :mod:`jupyter_msal.errors`:
-
-* :class:`ServerClient` — the kernel was started by a Jupyter server with the extension, which
-  put ``JUPYTER_MSAL_SERVER_URL`` and ``JUPYTER_MSAL_SERVER_SECRET`` into the kernel's
-  environment. Uses ``http.client`` with keep-alive connections; imports neither msal nor
-  requests.
-* :class:`DirectClient` — no server (VS Code, plain IPython, papermill, a script): runs
-  :class:`jupyter_msal.service.TokenService` in this process, with the same configuration and
-  the same cache file as the server would use.
-
-:func:`get_client` picks one from the environment, once per process.
+The kernel was started by a Jupyter server with the extension, which put
+``JUPYTER_MSAL_SERVER_URL`` and ``JUPYTER_MSAL_SERVER_SECRET`` into the kernel's environment.
+Uses ``http.client`` with keep-alive connections; imports neither msal nor requests.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from ..constants import SECRET_HEADER, SERVER_SECRET_ENV, SERVER_URL_ENV
-from ..errors import (
-    BadRequest,
-    JupyterMsalError,
-    NotFound,
-    ServerUnavailable,
-    error_from_dict,
-)
-from ..models import Account
-from .token import AccessToken
+from ..constants import API_PATH, SECRET_HEADER, SERVER_URL_ENV
+from ..errors import BadRequest, ServerUnavailable, error_from_dict
+from ..models import AccessToken, Account
+from .base import SIGN_OUT_WHOM, SignInWaiting
 
-__all__ = [
-    "SECRET_HEADER",
-    "SERVER_SECRET_ENV",
-    "SERVER_URL_ENV",
-    "Client",
-    "DirectClient",
-    "ServerClient",
-    "get_client",
-    "reset_client",
-]
+__all__ = ["ServerClient"]
 
 
-log = logging.getLogger("jupyter_msal.kernel")
-
-
-class Client(Protocol):
-    """What the kernel API needs from the token service, wherever it runs."""
-
-    #: ``"server"`` or ``"direct"``.
-    mode: str
-
-    def token(
-        self,
-        scopes: Sequence[str],
-        account: str | None = None,
-        force_refresh: bool = False,
-        claims: str | None = None,
-    ) -> AccessToken:
-        """An access token, silently (raises ``SignInRequired`` when a sign-in is needed)."""
-        ...
-
-    def accounts(self) -> list[Account]:
-        """The signed-in accounts."""
-        ...
-
-    def sign_out(self, account: str | None = None, *, all_accounts: bool = False) -> list[Account]:
-        """Remove one account (or all) from the cache; returns those removed."""
-        ...
-
-    def start_sign_in(
-        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
-    ) -> dict[str, Any]:
-        """Start a sign-in flow (satisfying ``claims``, if given); returns its FLOW JSON."""
-        ...
-
-    def wait_sign_in(self, flow_id: str, wait: float = 10.0) -> dict[str, Any]:
-        """The flow's FLOW JSON once it is no longer pending, or after ``wait`` seconds."""
-        ...
-
-    def cancel_sign_in(self, flow_id: str) -> dict[str, Any]:
-        """Cancel a pending flow; returns its FLOW JSON."""
-        ...
-
-    def status(self) -> dict[str, Any]:
-        """The service's status document (``GET jupyter-msal/status``)."""
-        ...
-
-    def close(self) -> None:
-        """Release connections (server mode) or the service (direct mode)."""
-        ...
-
-
-# ---------------------------------------------------------------------------------------------
-# Server mode
-
-
-class ServerClient:
+class ServerClient(SignInWaiting):
     """Talks to the jupyter-msal REST API of the Jupyter server that started this kernel.
 
     Args:
@@ -130,7 +51,7 @@ class ServerClient:
         self.url = url if url.endswith("/") else url + "/"
         self._scheme = parts.scheme
         self._netloc = parts.netloc
-        self._prefix = (parts.path.rstrip("/") or "") + "/jupyter-msal/"
+        self._prefix = (parts.path.rstrip("/") or "") + f"/{API_PATH}/"
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if secret:
             self._headers[SECRET_HEADER] = secret
@@ -281,7 +202,7 @@ class ServerClient:
         elif account:
             doc = self.request("DELETE", "accounts/" + quote(account, safe=""))
         else:
-            raise BadRequest("Name the account to sign out of, or sign out of all accounts.")
+            raise BadRequest(SIGN_OUT_WHOM)
         return [Account.from_dict(a) for a in doc.get("removed", [])]
 
     def start_sign_in(
@@ -337,129 +258,3 @@ def _unix_connection_class() -> type:
 
 def _unix_connection(path: str, timeout: float) -> Any:
     return _unix_connection_class()(path, timeout)
-
-
-# ---------------------------------------------------------------------------------------------
-# Direct mode
-
-
-class DirectClient:
-    """Runs the token service in this process (no Jupyter server with the extension).
-
-    Configuration comes from the same places the server reads: ``jupyter_msal_config.*`` and
-    ``jupyter_server_config.*`` files on the Jupyter config path, and ``JUPYTER_MSAL_*``
-    environment variables. The token cache file (and its cross-process lock) is shared with
-    any server using the same configuration.
-    """
-
-    mode = "direct"
-
-    def __init__(self, service: Any | None = None) -> None:
-        self._service = service
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return "<DirectClient (in-process token service)>"
-
-    @property
-    def service(self) -> Any:
-        """The in-process :class:`~jupyter_msal.service.TokenService`, created on first use."""
-        if self._service is None:
-            with self._lock:
-                if self._service is None:
-                    from ..config import load_settings
-                    from ..service import TokenService
-
-                    self._service = TokenService(load_settings(), log=log)
-        return self._service
-
-    def token(
-        self,
-        scopes: Sequence[str],
-        account: str | None = None,
-        force_refresh: bool = False,
-        claims: str | None = None,
-    ) -> AccessToken:
-        """``TokenService.acquire_token``."""
-        tok = self.service.acquire_token(
-            list(scopes), account=account, force_refresh=force_refresh, claims=claims
-        )
-        return AccessToken.from_model(tok)
-
-    def accounts(self) -> list[Account]:
-        """``TokenService.list_accounts``."""
-        return list(self.service.list_accounts())
-
-    def sign_out(self, account: str | None = None, *, all_accounts: bool = False) -> list[Account]:
-        """``TokenService.sign_out``."""
-        if not all_accounts and not account:
-            raise BadRequest("Name the account to sign out of, or sign out of all accounts.")
-        return list(self.service.sign_out(account, all_accounts=all_accounts))
-
-    def start_sign_in(
-        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
-    ) -> dict[str, Any]:
-        """``TokenService.flows.start``."""
-        return dict(self.service.flows.start(method, list(scopes), claims).to_dict())
-
-    def _flow(self, flow_id: str) -> Any:
-        flow = self.service.flows.get(flow_id)
-        if flow is None:
-            raise NotFound(f"No sign-in with id {flow_id!r}.")
-        return flow
-
-    def wait_sign_in(self, flow_id: str, wait: float = 10.0) -> dict[str, Any]:
-        """Block on the flow for at most ``wait`` seconds."""
-        flow = self._flow(flow_id)
-        flow.wait(max(0.0, wait))
-        return dict(flow.to_dict())
-
-    def cancel_sign_in(self, flow_id: str) -> dict[str, Any]:
-        """``TokenService.flows.cancel``."""
-        self.service.flows.cancel(flow_id)
-        return dict(self._flow(flow_id).to_dict())
-
-    def status(self) -> dict[str, Any]:
-        """``TokenService.status``."""
-        return dict(self.service.status())
-
-    def close(self) -> None:
-        """Close the in-process service (flushes and unlocks the cache)."""
-        with self._lock:
-            svc, self._service = self._service, None
-        if svc is not None:
-            svc.close()
-
-
-# ---------------------------------------------------------------------------------------------
-
-_client: Client | None = None
-_client_lock = threading.Lock()
-
-
-def get_client() -> Client:
-    """The process-wide client: server mode when ``JUPYTER_MSAL_SERVER_URL`` is set, else direct."""
-    global _client
-    client = _client
-    if client is None:
-        with _client_lock:
-            if _client is None:
-                url = os.environ.get(SERVER_URL_ENV, "").strip()
-                if url:
-                    _client = ServerClient(url, os.environ.get(SERVER_SECRET_ENV))
-                else:
-                    _client = DirectClient()
-            client = _client
-    return client
-
-
-def reset_client(client: Client | None = None) -> None:
-    """Forget the process-wide client (closing it), or install ``client`` instead."""
-    global _client
-    with _client_lock:
-        old, _client = _client, client
-    if old is not None and old is not client:
-        try:
-            old.close()
-        except JupyterMsalError:  # pragma: no cover - best effort
-            log.debug("closing the old client failed", exc_info=True)

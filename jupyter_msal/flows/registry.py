@@ -1,0 +1,159 @@
+"""The sign-ins of one token service: which method to use, start, look up, cancel, forget."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from ..errors import BadRequest, BrokerUnavailable, NotFound, TooManySignIns
+from ..models import FlowState, SignInMethod
+from .flow import SignInFlow
+from .strategy import SignInStrategy
+
+__all__ = ["FINISHED_FLOW_TTL", "SignInRegistry"]
+
+#: Seconds a finished flow stays visible to clients before it is forgotten.
+FINISHED_FLOW_TTL = 600
+
+
+class SignInRegistry:
+    """Registry of sign-in methods and of the flows started with them.
+
+    Args:
+        strategies: the methods this service offers.
+        default_method: the method used when a client asks for ``auto``
+            (``JupyterMsal.sign_in_method``).
+        broker_required: ``JupyterMsal.broker == "always"``: refuse every sign-in while the
+            broker is unavailable.
+        explain_fallback: say why ``auto`` skipped a method it prefers (not when the admin
+            turned that method off).
+        resolve_scopes: validates the scopes a sign-in consents to (the admin policy).
+        max_pending: how many flows may wait for the user at once.
+    """
+
+    def __init__(
+        self,
+        strategies: Iterable[SignInStrategy],
+        *,
+        default_method: SignInMethod = SignInMethod.AUTO,
+        broker_required: bool = False,
+        explain_fallback: bool = True,
+        resolve_scopes: Callable[[Sequence[str]], tuple[str, ...]],
+        max_pending: int,
+        log: logging.Logger,
+    ) -> None:
+        self.strategies = {s.method: s for s in strategies}
+        self.default_method = default_method
+        self.broker_required = broker_required
+        self.explain_fallback = explain_fallback
+        self._resolve_scopes = resolve_scopes
+        self._max_pending = max_pending
+        self._log = log
+        self._flows: dict[str, SignInFlow] = {}
+        self._lock = threading.Lock()
+
+    def available_methods(self) -> list[SignInMethod]:
+        """The methods that can be used here, in the order ``auto`` tries them."""
+        return [m for m, s in self._ordered() if s.unavailable_reason() is None]
+
+    def _ordered(self) -> list[tuple[SignInMethod, SignInStrategy]]:
+        preference = [SignInMethod.BROKER, SignInMethod.DEVICE_CODE]
+        return sorted(
+            self.strategies.items(),
+            key=lambda item: preference.index(item[0]) if item[0] in preference else 99,
+        )
+
+    def choose(self, requested: str) -> tuple[SignInMethod, str | None]:
+        """The method to use for a request, and why a preferred one was skipped (if it was)."""
+        try:
+            wanted = SignInMethod.parse(requested)
+        except ValueError as err:
+            raise BadRequest(str(err)) from None
+        broker = self.strategies.get(SignInMethod.BROKER)
+        broker_reason = broker.unavailable_reason() if broker else "not offered"
+        if self.broker_required and broker_reason is not None:
+            raise BrokerUnavailable(
+                f"JupyterMsal.broker is 'always' but the broker is not available: {broker_reason}."
+            )
+        method = self.default_method if wanted is SignInMethod.AUTO else wanted
+        if method is not SignInMethod.AUTO:
+            strategy = self.strategies.get(method)
+            reason = strategy.unavailable_reason() if strategy else "not offered here"
+            if reason is not None:
+                if method is SignInMethod.BROKER:
+                    raise BrokerUnavailable(f"The broker is not available: {reason}.")
+                raise BadRequest(f"Sign-in with {method.value} is not available: {reason}.")
+            return method, None
+        skipped: str | None = None
+        for candidate, strategy in self._ordered():
+            reason = strategy.unavailable_reason()
+            if reason is None:
+                return candidate, skipped
+            if self.explain_fallback:
+                skipped = skipped or reason
+        raise BadRequest("No sign-in method is available on this server.")
+
+    def start(
+        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
+    ) -> SignInFlow:
+        """Start a sign-in (blocking: may ask the identity provider for a code).
+
+        ``claims`` is a claims challenge (MFA or Conditional Access step-up) to satisfy.
+        """
+        if not self.strategies:
+            raise BadRequest("Service principal mode: nobody signs in, tokens are app-only.")
+        chosen, fallback_reason = self.choose(method)
+        resolved = self._resolve_scopes(scopes) if scopes else ()
+        self._forget_finished()
+        with self._lock:
+            pending = sum(1 for f in self._flows.values() if f.state is FlowState.PENDING)
+            if pending >= self._max_pending:
+                raise TooManySignIns(
+                    f"{pending} sign-ins are already waiting: finish or cancel one first."
+                )
+        if claims is not None and not isinstance(claims, str):
+            raise BadRequest("claims must be a JSON string")
+        flow = SignInFlow(chosen, resolved, fallback_reason, claims)
+        self.strategies[chosen].start(flow)
+        with self._lock:
+            self._flows[flow.id] = flow
+        self._log.info("jupyter-msal: sign-in %s started (%s)", flow.id, chosen.value)
+        return flow
+
+    def get(self, flow_id: str) -> SignInFlow:
+        """The flow with this id, or :class:`NotFound`."""
+        with self._lock:
+            flow = self._flows.get(flow_id)
+        if flow is None:
+            raise NotFound(f"No sign-in with id {flow_id!r} (finished ones are kept 10 minutes).")
+        return flow
+
+    def cancel(self, flow_id: str) -> SignInFlow:
+        """Cancel a pending flow; a finished one is returned unchanged."""
+        flow = self.get(flow_id)
+        if flow.cancel():
+            self._log.info("jupyter-msal: sign-in %s cancelled", flow.id)
+        return flow
+
+    def list(self) -> list[SignInFlow]:
+        """All flows not yet forgotten, oldest first."""
+        self._forget_finished()
+        with self._lock:
+            return sorted(self._flows.values(), key=lambda f: f.created_on)
+
+    def _forget_finished(self) -> None:
+        cutoff = time.time() - FINISHED_FLOW_TTL
+        with self._lock:
+            for flow_id in [
+                i for i, f in self._flows.items() if f.finished_on and f.finished_on < cutoff
+            ]:
+                del self._flows[flow_id]
+
+    def close(self) -> None:
+        """Cancel every pending flow."""
+        with self._lock:
+            flows = list(self._flows.values())
+        for flow in flows:
+            flow.cancel()
