@@ -1,13 +1,17 @@
-"""The ``JupyterMsal`` settings: one traitlets configurable, read by the server and by direct mode.
+"""The ``JupyterMsal`` settings: one traitlets configurable for the server, the CLI and direct mode.
 
 Set them in ``jupyter_server_config.py`` (or ``jupyter_msal_config.py``)::
 
     c.JupyterMsal.client_id = "00000000-0000-0000-0000-000000000000"
     c.JupyterMsal.authority = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
 
-Every setting that config does not set is read from the environment variable
-``JUPYTER_MSAL_<NAME>`` (``JUPYTER_MSAL_CLIENT_ID``, ...): lists are comma- or
-space-separated (or a JSON array), booleans are ``true``/``false``.
+Every setting that config does not set defaults to the environment variable
+``JUPYTER_MSAL_<NAME>`` (``JUPYTER_MSAL_CLIENT_ID``, ...): one ``@default`` handler per setting,
+which parses the variable as traitlets parses ``--JupyterMsal.<name>=...`` on a command line.
+Lists may also be comma- or space-separated; an empty variable counts as unset.
+
+:mod:`jupyter_msal.config_files` loads config files as Jupyter does, for direct mode and
+``jupyter msal``.
 """
 
 from __future__ import annotations
@@ -15,13 +19,27 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, default, validate
-from traitlets.config import Config, Configurable
+from traitlets import (
+    Bool,
+    Enum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    TraitType,
+    Unicode,
+    default,
+)
+from traitlets.config import Configurable
+from traitlets.config.loader import (
+    DeferredConfigList,
+    DeferredConfigString,
+)
+from traitlets.traitlets import DefaultHandler
 
 from .errors import ConfigError
 
@@ -31,7 +49,8 @@ __all__ = [
     "ENV_PREFIX",
     "SECRET_SETTINGS",
     "JupyterMsal",
-    "load_settings",
+    "config_error",
+    "env_variable",
 ]
 
 #: The public "developer sign-on" client that azure-identity also defaults to.
@@ -42,14 +61,53 @@ ENV_PREFIX = "JUPYTER_MSAL_"
 SECRET_SETTINGS = ("client_secret", "cache_key")
 
 _REGION_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+#: How traitlets' own error messages name a trait ("The 'http_timeout' trait of ...").
+_TRAIT_IN_MESSAGE = re.compile(r"'(\w+)' trait")
+
+
+def env_variable(name: str) -> str:
+    """The environment variable a setting defaults to: ``JUPYTER_MSAL_<NAME>``."""
+    return ENV_PREFIX + name.upper()
 
 
 def _default_cache_path() -> str:
     from jupyter_core.paths import jupyter_data_dir
 
     return str(Path(jupyter_data_dir()) / "msal" / "token_cache.bin")
+
+
+#: Built-in defaults that are computed rather than written on the trait.
+_COMPUTED_DEFAULTS = {"cache_path": _default_cache_path}
+
+
+def _from_string(raw: str, trait: TraitType[Any, Any]) -> Any:
+    """``raw`` read as traitlets reads a command-line value for ``trait``.
+
+    A list is a JSON array, or items separated by commas or white space, each read as one
+    ``--JupyterMsal.<name> <item>``. What cannot be read comes back as it is, so that
+    validating it raises traitlets' own error.
+    """
+    if not isinstance(trait, List):
+        return DeferredConfigString(raw).get_value(trait)
+    try:
+        items = json.loads(raw) if raw.startswith("[") else re.split(r"[,\s]+", raw)
+    except ValueError:
+        return raw
+    return DeferredConfigList(item for item in items if item != "").get_value(trait)
+
+
+def _environment_default(name: str) -> DefaultHandler:
+    """The ``@default`` handler of setting ``name``: its variable when set, else the built-in."""
+
+    @default(name)
+    def from_environment(self: JupyterMsal) -> Any:
+        raw = os.environ.get(env_variable(name), "").strip()
+        trait = self.traits()[name]
+        if not raw:
+            return _COMPUTED_DEFAULTS.get(name, trait.default)()
+        return _from_string(raw, trait)
+
+    return from_environment
 
 
 class JupyterMsal(Configurable):
@@ -153,6 +211,8 @@ class JupyterMsal(Configurable):
 
     http_timeout = Float(
         30.0,
+        min=0.1,
+        max=600.0,
         help="Seconds to wait for the identity provider on each HTTP request before the request "
         "fails with 'identity provider unreachable'.",
     ).tag(config=True)
@@ -182,53 +242,44 @@ class JupyterMsal(Configurable):
 
     max_pending_sign_ins = Int(
         8,
+        min=0,
         help="How many sign-ins may wait for the user at the same time.",
     ).tag(config=True)
 
     token_refresh_margin = Int(
         300,
+        min=0,
         help="Seconds before expiry at which a cached access token is no longer handed out and "
         "a fresh one is fetched instead.",
     ).tag(config=True)
 
-    @default("cache_path")
-    def _cache_path_default(self) -> str:
-        return _default_cache_path()
+    # Every setting defaults to its JUPYTER_MSAL_<NAME> variable: one @default handler per
+    # setting is added to this class body, so traitlets consults the variable exactly when config
+    # and keyword arguments leave the setting unset, and validates what it returns.
+    # (Settings go above this loop.)
+    for _name, _value in list(vars().items()):
+        if isinstance(_value, TraitType) and _value.metadata.get("config"):
+            vars()[f"_{_name}_environment_default"] = _environment_default(_name)
+    del _name, _value
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._apply_environment(kwargs)
+        """Settings from ``config`` (or ``parent``'s), keyword arguments and the environment.
 
-    # -- environment defaults ---------------------------------------------------------------
-
-    def _apply_environment(self, explicit: Mapping[str, Any]) -> None:
-        configured = set(self.config.get(type(self).__name__, {})) | set(explicit)
-        for name in self.class_trait_names(config=True):
-            if name in configured:
-                continue
-            var = ENV_PREFIX + name.upper()
-            raw = os.environ.get(var)
-            if raw is None:
-                continue
+        Raises :class:`ConfigError` naming the setting when a value is invalid.
+        """
+        try:
+            super().__init__(**kwargs)
+        except TraitError as err:
+            raise config_error(err) from err
+        # Settle every setting now, so that an invalid variable fails here, not at first use.
+        # Configured values are valid by now: only a value from the environment can fail.
+        for name in self.trait_names(config=True):
             try:
-                setattr(self, name, _parse_env(self.traits()[name], raw))
-            except (TraitError, ValueError) as err:
-                raise ConfigError(name, f"environment variable {var} is invalid: {err}") from err
-
-    # -- validation ---------------------------------------------------------------------------
-
-    @validate("http_timeout")
-    def _check_timeout(self, proposal: dict[str, Any]) -> float:
-        value = float(proposal["value"])
-        if not 0 < value <= 600:
-            raise TraitError(f"http_timeout must be between 0 and 600 seconds, not {value}")
-        return value
-
-    @validate("max_pending_sign_ins", "token_refresh_margin")
-    def _check_non_negative(self, proposal: dict[str, Any]) -> int:
-        if int(proposal["value"]) < 0:
-            raise TraitError(f"{proposal['trait'].name} must not be negative")
-        return int(proposal["value"])
+                getattr(self, name)
+            except TraitError as err:
+                raise ConfigError(
+                    name, f"environment variable {env_variable(name)} is invalid: {err}"
+                ) from err
 
     def check(self) -> None:
         """Check values that need more than their type; :class:`ConfigError` names the setting."""
@@ -283,70 +334,13 @@ class JupyterMsal(Configurable):
         return out
 
 
-def _parse_env(trait: Any, raw: str) -> Any:
-    raw = raw.strip()
-    if isinstance(trait, Bool):
-        low = raw.lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-        raise ValueError(f"expected true or false, not {raw!r}")
-    if isinstance(trait, List):
-        if raw.startswith("["):
-            value = json.loads(raw)
-            if not isinstance(value, list):
-                raise ValueError("expected a JSON array")
-            return [str(v) for v in value]
-        return [p for p in re.split(r"[,\s]+", raw) if p]
-    if isinstance(trait, Float):
-        return float(raw)
-    if isinstance(trait, Int):
-        return int(raw)
-    if isinstance(trait, Unicode) and trait.allow_none and raw == "":
-        return None
-    return raw
-
-
-def load_settings(config: Config | None = None) -> JupyterMsal:
-    """Settings for direct mode and the CLI: the same files and variables the server reads.
-
-    Reads the ``JupyterMsal`` section of ``jupyter_server_config`` and ``jupyter_msal_config``
-    (``.json`` and ``.py``) in every Jupyter config directory, lowest priority first, then
-    ``config`` (if given) on top, then environment variables for what is still unset.
-    """
-    from jupyter_core.paths import jupyter_config_path
-    from traitlets.config.loader import (
-        ConfigFileNotFound,
-        JSONFileConfigLoader,
-        PyFileConfigLoader,
-    )
-
-    merged = Config()
-    for folder in reversed(jupyter_config_path()):
-        for stem in ("jupyter_server_config", "jupyter_msal_config"):
-            for loader_cls, suffix in (
-                (JSONFileConfigLoader, ".json"),
-                (PyFileConfigLoader, ".py"),
-            ):
-                if not (Path(folder) / (stem + suffix)).is_file():
-                    continue
-                try:
-                    loaded = loader_cls(stem + suffix, path=folder).load_config()
-                except ConfigFileNotFound:
-                    continue
-                except Exception as err:  # a user's config file may raise anything
-                    raise ConfigError(
-                        "config", f"cannot read {Path(folder) / (stem + suffix)}: {err}"
-                    ) from err
-                if "JupyterMsal" in loaded:
-                    merged.merge(Config({"JupyterMsal": loaded["JupyterMsal"]}))
-    if config is not None:
-        merged.merge(config)
-    try:
-        return JupyterMsal(config=merged)
-    except TraitError as err:
-        raise ConfigError("config", str(err)) from err
+def config_error(err: TraitError) -> ConfigError:
+    """A traitlets validation error as a :class:`ConfigError` naming its setting."""
+    settings = JupyterMsal.class_trait_names(config=True)
+    named = [n for n in _TRAIT_IN_MESSAGE.findall(str(err)) if n in settings]
+    if named:
+        return ConfigError(named[0], str(err))
+    return ConfigError(None, f"invalid JupyterMsal configuration: {err}")
 
 
 def settings_markdown() -> str:
@@ -358,11 +352,15 @@ def settings_markdown() -> str:
         " a test keeps it in sync. -->",
         "",
         "Every setting lives in the `JupyterMsal` section of `jupyter_server_config.py` (or",
-        "`jupyter_msal_config.py`, `.json` works too) and can also be set with an environment",
-        "variable `JUPYTER_MSAL_<NAME>`, used when config does not set it. Lists in environment",
-        "variables are comma- or space-separated (or a JSON array); booleans are `true`/`false`.",
+        "`jupyter_msal_config.py`; `.json` works too), can be given on the command line of",
+        "`jupyter server` and `jupyter msal` as `--JupyterMsal.<name>=<value>`, and defaults to",
+        "the environment variable `JUPYTER_MSAL_<NAME>` when config does not set it. Variables",
+        "are read as command-line values are: booleans are `true`/`false` (or `1`/`0`), lists are",
+        "a JSON array or items separated by commas or spaces, `None` empties a setting whose",
+        "default is `None`; an empty variable counts as unset.",
         "Invalid values stop the extension at startup with a message naming the setting.",
-        "`jupyter msal status` shows what is in effect (secrets only as set / not set).",
+        "`jupyter msal status` shows what is in effect (secrets only as set / not set);",
+        "`jupyter msal --help-all` lists the settings too.",
         "",
     ]
     for name in sorted(JupyterMsal.class_trait_names(config=True)):
@@ -376,11 +374,14 @@ def settings_markdown() -> str:
             kind = " | ".join(f"`{v}`" for v in trait.values or ())
         else:
             kind = type(trait).__name__
+        low, high = getattr(trait, "min", None), getattr(trait, "max", None)
+        if low is not None:
+            kind += f" ({low:g} to {high:g})" if high is not None else f" (at least {low:g})"
         lines += [
             f"## `{name}`",
             "",
             f"- type: {kind}; default: `{default}`",
-            f"- environment: `{ENV_PREFIX}{name.upper()}`",
+            f"- environment: `{env_variable(name)}`",
             "",
             str(trait.help),
             "",

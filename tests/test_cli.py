@@ -1,8 +1,13 @@
-"""``jupyter msal ...`` in a plain shell (direct mode) and in a terminal opened from Jupyter."""
+"""``jupyter msal ...`` in a plain shell (direct mode) and in a terminal opened from Jupyter.
+
+Commands that reach the token service run in subprocesses, as users run them; the others run
+``main()`` in this process.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,7 +17,10 @@ from typing import Any
 
 import pytest
 import websocket
-from kernel.kernel_helpers import JupyterServer, base_env
+
+from jupyter_msal.cli import main
+from jupyter_msal.testing.server import JupyterServerProcess as JupyterServer
+from jupyter_msal.testing.server import emulator_environment as base_env
 
 STORAGE = "https://storage.azure.com/.default"
 
@@ -32,7 +40,23 @@ def jupyter_msal(
 
 @pytest.fixture
 def env(msal_emulator: Any, tmp_path: Path) -> dict[str, str]:
-    return base_env(msal_emulator, tmp_path / "cache" / "token_cache.bin")
+    config = tmp_path / "config"
+    config.mkdir()
+    env = base_env(msal_emulator, tmp_path / "cache" / "token_cache.bin")
+    env["JUPYTER_CONFIG_DIR"] = str(config)  # no config files of the user's
+    return env
+
+
+@pytest.fixture
+def plain_shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """This process as a plain shell (direct mode), with an empty config folder; returns it."""
+    for name in list(os.environ):
+        if name.startswith("JUPYTER_MSAL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "config").mkdir(exist_ok=True)
+    return tmp_path / "config"
 
 
 def test_direct_mode_commands(msal_emulator: Any, env: dict[str, str]) -> None:
@@ -77,6 +101,83 @@ def test_bad_config_is_one_line(env: dict[str, str]) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_command_line_and_config_files_set_direct_mode(
+    msal_emulator: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    """``--JupyterMsal.<name>=...`` and jupyter_msal_config.py reach the in-process service."""
+    authority = env.pop("JUPYTER_MSAL_AUTHORITY")
+    option = f"--JupyterMsal.authority={authority}"
+
+    status = jupyter_msal(env, "status", "--json", option)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["config"]["authority"] == authority
+
+    msal_emulator.auto_approve = "ada@contoso.com"
+    login = jupyter_msal(env, "login", "--scope", STORAGE, option)
+    assert login.returncode == 0, login.stderr
+    token = jupyter_msal(env, "token", STORAGE, option)  # a positional scope
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.strip() in msal_emulator.issued_access_tokens
+
+    # Without it: the default authority, a host the test's allowed_hosts refuses.
+    refused = jupyter_msal(env, "token", "-s", STORAGE)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines()[-1].startswith("jupyter msal token: ")
+
+    config_file = Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_msal_config.py"
+    config_file.write_text(f"c.JupyterMsal.authority = {authority!r}\n")
+    again = jupyter_msal(env, "token", "--scope", STORAGE)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() in msal_emulator.issued_access_tokens
+
+    config_file.write_text("c.JupyterMsal.authority = \n")
+    broken = jupyter_msal(env, "status")
+    assert broken.returncode == 1
+    assert broken.stderr.startswith(f"jupyter msal status: cannot load config file {config_file}")
+    assert len(broken.stderr.strip().splitlines()) == 1
+
+
+def test_help_all_lists_the_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help-all"]) == 0
+    out = capsys.readouterr().out
+    for name in ("authority", "client_id", "default_scopes", "http_timeout", "cache_key"):
+        assert f"--JupyterMsal.{name}=" in out
+    for command in ("status", "accounts", "login", "token", "logout", "generate-key", "demo"):
+        assert f"\n{command}\n" in out
+    assert main(["token", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("-s, --scope", "-a, --account", "--force-refresh", "--claims", "--no-sign-in"):
+        assert option in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "jupyter msal: name a command: status, accounts, login, token, logout"),
+        (["status", "extra"], "jupyter msal status: unexpected argument 'extra'"),
+        (["logout"], "jupyter msal logout: Name the account to sign out of, or pass --all."),
+        (["logout", "a", "b"], "jupyter msal logout: unexpected argument 'b'"),
+        (
+            ["token", "--JupyterMsal.http_timeout=soon", "-s", STORAGE],
+            "jupyter msal token: JupyterMsal.http_timeout: The 'http_timeout' trait",
+        ),
+    ],
+)
+def test_usage_and_config_errors_are_one_line(
+    plain_shell: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(message) and len(captured.err.splitlines()) == 1
+
+
+def test_generate_config_writes_the_settings(plain_shell: Path) -> None:
+    assert main(["--generate-config"]) == 0
+    text = (plain_shell / "jupyter_msal_config.py").read_text()
+    assert "c.JupyterMsal.authority" in text and "c.JupyterMsal.http_timeout" in text
+
+
 def test_generate_key() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "jupyter_msal.cli", "generate-key"],
@@ -86,7 +187,9 @@ def test_generate_key() -> None:
     )
     from cryptography.fernet import Fernet
 
-    Fernet(result.stdout.strip().encode())
+    key = result.stdout.strip().encode()
+    assert result.stdout == key.decode() + "\n" and len(key) == 44
+    assert Fernet(key).decrypt(Fernet(key).encrypt(b"a token cache")) == b"a token cache"
 
 
 def _terminal_run(server: JupyterServer, command: str, marker: str, timeout: float = 60) -> str:

@@ -9,34 +9,29 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kernel.kernel_helpers import JupyterServer, base_env
+
+from jupyter_msal.testing import EntraEmulator
+from jupyter_msal.testing.server import JupyterServerProcess
 
 STORAGE = "https://storage.azure.com/.default"
 
 
-def sign_in(server: JupyterServer, emulator: Any, username: str = "ada@contoso.com") -> None:
+def sign_in(server: JupyterServerProcess, emulator: EntraEmulator) -> None:
+    """A device-code sign-in through ``server``, approved at the emulator at once."""
     flow = server.request("POST", "jupyter-msal/sign-ins", {})
-    emulator.approve(flow["user_code"], username=username)
-    for _ in range(6):
-        flow = server.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
-        if flow["state"] != "pending":
-            break
-    assert flow["state"] == "succeeded", flow
-
-
-@pytest.fixture
-def env(msal_emulator: Any, tmp_path: Path) -> dict[str, str]:
-    return base_env(msal_emulator, tmp_path / "cache" / "token_cache.bin")
+    emulator.approve(flow["user_code"])
+    assert server.wait_for_sign_in(flow)["state"] == "succeeded"
 
 
 def test_cache_survives_server_restart(
-    msal_emulator: Any, env: dict[str, str], tmp_path: Path
+    msal_emulator: EntraEmulator, start_server: Any, cache_file: Path
 ) -> None:
-    server = JupyterServer(env, tmp_path / "server").start()
+    server = start_server()
     try:
         sign_in(server, msal_emulator)
         first = server.request("POST", "jupyter-msal/token", {"scopes": [STORAGE]})
@@ -57,18 +52,17 @@ def test_cache_survives_server_restart(
     assert msal_emulator.counts["token"] == 0
     assert msal_emulator.counts["devicecode"] == 0
 
-    cache = Path(env["JUPYTER_MSAL_CACHE_PATH"])
-    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
-    assert stat.S_IMODE(cache.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cache_file.parent.stat().st_mode) == 0o700
 
 
 def test_corrupted_cache_is_moved_aside(
-    msal_emulator: Any, env: dict[str, str], tmp_path: Path
+    msal_emulator: EntraEmulator, start_server: Any, cache_file: Path
 ) -> None:
-    cache = Path(env["JUPYTER_MSAL_CACHE_PATH"])
+    cache = cache_file
     cache.parent.mkdir(mode=0o700, parents=True)
     cache.write_bytes(b'{"AccessToken": {"half a json')
-    server = JupyterServer(env, tmp_path / "server").start()
+    server = start_server()
     try:
         status = server.request("GET", "jupyter-msal/status")
         assert status["accounts"] == []
@@ -85,7 +79,7 @@ def test_corrupted_cache_is_moved_aside(
 
 _DIRECT_WRITER = """
 import sys, time
-from jupyter_msal.config import load_settings
+from jupyter_msal.config_files import load_settings
 from jupyter_msal.service import TokenService
 svc = TokenService(load_settings())
 deadline = time.time() + float(sys.argv[1])
@@ -102,7 +96,10 @@ print(n, flush=True)
 
 
 def test_server_and_direct_mode_write_concurrently(
-    msal_emulator: Any, env: dict[str, str], tmp_path: Path
+    msal_emulator: EntraEmulator,
+    subprocess_env: dict[str, str],
+    start_server: Any,
+    cache_file: Path,
 ) -> None:
     """The server and a direct-mode process sign in new accounts at the same time for a while."""
     msal_emulator.device_code_interval = 1
@@ -111,21 +108,20 @@ def test_server_and_direct_mode_write_concurrently(
 
     def approver() -> None:
         while not stop.is_set():
-            for code in msal_emulator.pending_user_codes():
-                name = f"user{len(approved):03d}@contoso.com"
-                try:
-                    msal_emulator.approve(code, username=name)
-                    approved.append(name)
-                except (KeyError, ValueError, LookupError):
-                    pass
-            time.sleep(0.05)
+            try:
+                code = msal_emulator.wait_for_user_code(timeout=0.2)
+            except TimeoutError:
+                continue
+            name = f"user{len(approved):03d}@contoso.com"
+            msal_emulator.approve(code, username=name)
+            approved.append(name)
 
     thread = threading.Thread(target=approver, daemon=True)
     thread.start()
-    server = JupyterServer(env, tmp_path / "server").start()
+    server = start_server()
     direct = subprocess.Popen(
         [sys.executable, "-c", _DIRECT_WRITER, "8"],
-        env=env,
+        env=subprocess_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -153,48 +149,46 @@ def test_server_and_direct_mode_write_concurrently(
             direct.kill()
     assert server_sign_ins >= 2 and direct_sign_ins >= 2
     assert len(approved) == server_sign_ins + direct_sign_ins
-    cache = json.loads(Path(env["JUPYTER_MSAL_CACHE_PATH"]).read_text())
+    cache = json.loads(cache_file.read_text())
     in_file = sorted(a["username"] for a in cache["Account"].values())
     assert in_file == sorted(approved)
     assert sorted(a["username"] for a in listed) == sorted(approved)
 
 
 def test_ca_bundle_wins_over_requests_ca_bundle(
-    msal_emulator: Any, env: dict[str, str], tmp_path: Path
+    msal_emulator: EntraEmulator, subprocess_env: dict[str, str], start_server: Any
 ) -> None:
     """REQUESTS_CA_BUNDLE points at the system CAs (which do not know the emulator's CA)."""
     env = dict(
-        env,
+        subprocess_env,
         REQUESTS_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt",
         CURL_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt",
     )
-    server = JupyterServer(env, tmp_path / "server").start()
+    server = start_server(env)
     try:
         sign_in(server, msal_emulator)
     finally:
         server.stop()
 
     without = {k: v for k, v in env.items() if k != "JUPYTER_MSAL_CA_BUNDLE"}
-    server = JupyterServer(without, tmp_path / "server2").start()
+    server = start_server(without, name="server2")
     try:
-        with pytest.raises(Exception) as info:
+        with pytest.raises(urllib.error.HTTPError) as info:
             server.request("POST", "jupyter-msal/sign-ins", {})
-        body = json.loads(info.value.read())  # type: ignore[attr-defined]
-        assert info.value.code == 504  # type: ignore[attr-defined]
+        body = json.loads(info.value.read())
+        assert info.value.code == 504
         assert "CERTIFICATE_VERIFY_FAILED" in body["message"] or "certificate" in body["message"]
     finally:
         server.stop()
 
 
 def test_invalid_setting_fails_at_startup_naming_it(
-    msal_emulator: Any, env: dict[str, str], tmp_path: Path
+    subprocess_env: dict[str, str], start_server: Any, tmp_path: Path
 ) -> None:
-    env = dict(env, JUPYTER_MSAL_AUTHORITY="http://login.example.com")
-    server = JupyterServer(env, tmp_path / "server")
+    env = dict(subprocess_env, JUPYTER_MSAL_AUTHORITY="http://login.example.com")
     with pytest.raises(RuntimeError):
-        server.start(timeout=15)
-    server.stop()
-    log = (server.workdir / "server.log").read_text()
+        start_server(env, timeout=15)
+    log = (tmp_path / "server" / "server.log").read_text()
     assert "jupyter-msal is not active" in log
     assert "JupyterMsal.authority" in log and "https://<host>/<tenant>" in log
 

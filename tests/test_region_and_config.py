@@ -7,12 +7,15 @@ from typing import Any
 
 import pytest
 import requests
+from traitlets import Bool, Enum, Float, Int, List
 from traitlets.config import Config
 
-from jupyter_msal.config import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, JupyterMsal, load_settings
+from jupyter_msal.config import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, JupyterMsal
+from jupyter_msal.config_files import load_settings
 from jupyter_msal.errors import ConfigError, IdentityProviderUnreachable
 from jupyter_msal.http import GuardedSession
 from jupyter_msal.service import TokenService
+from jupyter_msal.status import status_document
 
 APP_SCOPE = "https://management.azure.com/.default"
 
@@ -43,13 +46,37 @@ def test_environment_defaults_and_config_precedence(monkeypatch: pytest.MonkeyPa
     assert settings.client_id == "from-config"  # config wins over the environment
 
 
+def _sample(trait: Any) -> tuple[str, Any]:
+    """A variable's text for ``trait`` that differs from its default, and the value it means."""
+    if isinstance(trait, Enum):
+        return str(trait.values[-1]), trait.values[-1]
+    if isinstance(trait, Bool):
+        return ("false", False) if trait.default() else ("true", True)
+    if isinstance(trait, Int):
+        return "7", 7
+    if isinstance(trait, Float):
+        return "7.5", 7.5
+    if isinstance(trait, List):
+        return "p, q", ["p", "q"]
+    return "~/from-env", str(Path("~/from-env").expanduser())
+
+
+def test_every_setting_reads_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = {}
+    for name, trait in JupyterMsal.class_traits(config=True).items():
+        raw, expected[name] = _sample(trait)
+        monkeypatch.setenv(f"JUPYTER_MSAL_{name.upper()}", raw)
+    settings = JupyterMsal()
+    assert {name: getattr(settings, name) for name in expected} == expected
+
+
 @pytest.mark.parametrize(
     ("env", "setting", "words"),
     [
         ({"JUPYTER_MSAL_HTTP_TIMEOUT": "soon"}, "http_timeout", "JUPYTER_MSAL_HTTP_TIMEOUT"),
-        ({"JUPYTER_MSAL_HTTP_TIMEOUT": "0"}, "http_timeout", "between 0 and 600"),
+        ({"JUPYTER_MSAL_HTTP_TIMEOUT": "0"}, "http_timeout", "not be less than 0.1"),
         ({"JUPYTER_MSAL_BROKER": "sometimes"}, "broker", "JUPYTER_MSAL_BROKER"),
-        ({"JUPYTER_MSAL_INSTANCE_DISCOVERY": "perhaps"}, "instance_discovery", "true or false"),
+        ({"JUPYTER_MSAL_INSTANCE_DISCOVERY": "perhaps"}, "instance_discovery", "boolean"),
     ],
 )
 def test_bad_environment_values_name_the_setting(
@@ -94,16 +121,69 @@ def test_sovereign_and_b2c_authorities_are_accepted() -> None:
         JupyterMsal(authority=authority).check()
 
 
-def test_load_settings_reads_config_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / "jupyter_server_config.py").write_text(
-        "c.JupyterMsal.default_scopes = ['from/.default']\nc.ServerApp.port = 1\n"
-    )
-    (tmp_path / "jupyter_msal_config.json").write_text('{"JupyterMsal": {"client_id": "json-id"}}')
+def test_environment_is_only_a_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keywords win over variables; empty variables are unset; ``None`` empties a setting."""
+    monkeypatch.setenv("JUPYTER_MSAL_AUTHORITY", "https://login.microsoftonline.com/env")
+    monkeypatch.setenv("JUPYTER_MSAL_AZURE_REGION", "None")
+    monkeypatch.setenv("JUPYTER_MSAL_CLIENT_ID", "  ")
+    monkeypatch.setenv("JUPYTER_MSAL_DEFAULT_SCOPES", "a b,c")
+    settings = JupyterMsal(authority="https://login.microsoftonline.com/kw")
+    assert settings.authority == "https://login.microsoftonline.com/kw"
+    assert settings.azure_region is None
+    assert settings.client_id == DEFAULT_CLIENT_ID
+    assert settings.default_scopes == ["a", "b", "c"]
+    appended = Config()
+    appended.JupyterMsal.default_scopes.append("d")
+    assert JupyterMsal(config=appended).default_scopes == ["a", "b", "c", "d"]
+
+
+@pytest.fixture
+def config_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
-    monkeypatch.delenv("JUPYTER_MSAL_CLIENT_ID", raising=False)
+    for name in ("JUPYTER_MSAL_CLIENT_ID", "JUPYTER_MSAL_AUTHORITY", "JUPYTER_MSAL_HTTP_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_load_settings_reads_config_files(config_dir: Path) -> None:
+    (config_dir / "jupyter_server_config.py").write_text(
+        "c.JupyterMsal.default_scopes = ['from/.default']\nc.ServerApp.port = 1\n"
+        "c.JupyterMsal.authority = 'https://login.microsoftonline.com/server'\n"
+    )
+    (config_dir / "jupyter_msal_config.json").write_text(
+        '{"JupyterMsal": {"client_id": "json-id",'
+        ' "authority": "https://login.microsoftonline.com/msal"}}'
+    )
     settings = load_settings()
     assert settings.default_scopes == ["from/.default"]
     assert settings.client_id == "json-id"
+    # As in the server: jupyter_server_config comes after the extension's own file.
+    assert settings.authority == "https://login.microsoftonline.com/server"
+    given = Config({"JupyterMsal": {"client_id": "given"}})
+    assert load_settings(given).client_id == "given"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "setting", "words"),
+    [
+        ("jupyter_msal_config.py", "c.JupyterMsal.authority = \n", None, "invalid syntax"),
+        ("jupyter_server_config.json", "{not json", None, "Expecting property name"),
+        ("jupyter_msal_config.py", "c.JupyterMsal.http_timeout = 'soon'\n", "http_timeout", ""),
+        ("jupyter_msal_config.py", "c.JupyterMsal.broker = 'x'\n", "broker", "any of"),
+    ],
+)
+def test_config_file_errors_name_the_file_or_the_setting(
+    config_dir: Path, name: str, text: str, setting: str | None, words: str
+) -> None:
+    (config_dir / name).write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert info.value.setting == setting
+    if setting is None:
+        assert str(info.value).startswith(f"cannot load config file {config_dir / name}: ")
+    else:
+        assert str(info.value).startswith(f"JupyterMsal.{setting}: The '{setting}' trait")
+    assert words in str(info.value)
 
 
 def test_status_never_shows_secrets(msal_env: dict[str, str], tmp_path: Path) -> None:
@@ -114,7 +194,7 @@ def test_status_never_shows_secrets(msal_env: dict[str, str], tmp_path: Path) ->
     )
     service = TokenService(settings)
     try:
-        status = service.status()
+        status = status_document(service)
     finally:
         service.close()
     text = repr(status)
@@ -164,7 +244,7 @@ def test_service_principal_uses_the_regional_endpoint(
     service = TokenService(settings, http_session=session)
     try:
         token = service.acquire_token([APP_SCOPE])
-        status = service.status()
+        status = status_document(service)
     finally:
         service.close()
     assert token.token in msal_emulator.issued_access_tokens

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import TraitError
+from traitlets import default
 
 from ..config import JupyterMsal
 from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
-from ..errors import ConfigError, JupyterMsalError
+from ..errors import JupyterMsalError
 from ..redact import install_redaction
 from ..service import TokenService
 from ..status import status_document
@@ -26,8 +25,12 @@ class JupyterMsalApp(ExtensionApp):
 
     name = "jupyter_msal"
     load_other_extensions = True
-    #: Lists the ``JupyterMsal`` settings in ``jupyter server --help-all``.
-    classes = [JupyterMsal]
+    classes = [*ExtensionApp.classes, JupyterMsal]
+
+    @default("config_file_name")
+    def _jupyter_msal_config_file_name(self) -> str:
+        """``jupyter_msal_config.py`` (ExtensionApp would look for ``jupyter_<name>_config``)."""
+        return "jupyter_msal_config"
 
     service: TokenService | None = None
     kernel_secret: str = ""
@@ -38,9 +41,6 @@ class JupyterMsalApp(ExtensionApp):
         try:
             settings = JupyterMsal(parent=self.serverapp)
             self.service = TokenService(settings, log=self.log)
-        except TraitError as err:
-            self.log.error("jupyter-msal is not active: invalid setting: %s", err)
-            raise ConfigError(_trait_name(err), str(err)) from err
         except JupyterMsalError as err:
             self.log.error("jupyter-msal is not active: %s", err)
             raise
@@ -78,8 +78,3 @@ class JupyterMsalApp(ExtensionApp):
             os.environ.pop(SERVER_SECRET_ENV, None)
             os.environ.pop(SERVER_URL_ENV, None)
 
-
-def _trait_name(err: TraitError) -> str | None:
-    """The setting a traitlets validation error is about, when its message names one."""
-    match = re.search(r"The '(\w+)' trait", str(err))
-    return match.group(1) if match else None
