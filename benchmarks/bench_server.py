@@ -1,4 +1,4 @@
-"""Server benchmarks (issue 2): jupyter-msal's REST API beside raw msal and azure-identity.
+"""Server benchmarks: jupyter-msal's REST API beside raw msal and azure-identity.
 
 Everything runs on this machine: the Entra ID emulator (real TLS on 127.0.0.1), a real
 ``jupyter server`` subprocess with the extension, and clients in this process or in worker

@@ -1,20 +1,28 @@
 """Shared fixtures: a real Jupyter server with jupyter-msal, pointed at the TLS emulator.
 
+The emulator fixtures (``msal_emulator`` ...) come from jupyter-msal's own pytest plugin.
+
 * ``msal_env``: environment variables (set with monkeypatch) that point jupyter-msal at a
   fresh emulator with a throwaway cache; the server and the kernels it starts inherit them.
 * ``jp_server_config``: pytest-jupyter's server config with the extension enabled.
 * ``msal_app`` / ``msal_service``: the loaded extension app and its TokenService.
-* ``api``: a small async client for ``jupyter-msal/...`` on the pytest-jupyter server.
+* ``api``: a small async client for ``jupyter-msal/...`` on the pytest-jupyter server;
+  ``sign_in``: a device-code sign-in through it, approved at the emulator.
+* ``subprocess_env`` / ``start_server``: the same settings for subprocesses (the CLI, direct
+  mode), and Jupyter servers in subprocesses, stopped after the test.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
+from jupyter_msal.testing.server import HTTP_TIMEOUT, JupyterServerProcess, emulator_environment
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -33,25 +41,49 @@ def cache_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def msal_env(
-    msal_emulator: Any,
+    msal_emulator: EntraEmulator,
     cache_file: Path,
     monkeypatch: pytest.MonkeyPatch,
     msal_extra_env: dict[str, str],
 ) -> dict[str, str]:
     """Point jupyter-msal (server, kernels, CLI) at the emulator, with a throwaway cache."""
-    env = dict(msal_emulator.jupyter_msal_env())
-    env.update(
-        JUPYTER_MSAL_CACHE_PATH=str(cache_file),
-        JUPYTER_MSAL_CACHE_ENCRYPTION="none",
-        JUPYTER_MSAL_ALLOWED_HOSTS="127.0.0.1,localhost",
-        JUPYTER_MSAL_HTTP_TIMEOUT="8",
-    )
+    env = msal_emulator.jupyter_msal_env(cache_path=cache_file, http_timeout=HTTP_TIMEOUT)
     env.update(msal_extra_env)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     for name in ("JUPYTER_MSAL_SERVER_URL", "JUPYTER_MSAL_SERVER_SECRET"):
         monkeypatch.delenv(name, raising=False)
     return env
+
+
+@pytest.fixture
+def subprocess_env(msal_emulator: EntraEmulator, cache_file: Path) -> dict[str, str]:
+    """This process's environment pointed at the test's emulator and cache, for subprocesses."""
+    return emulator_environment(msal_emulator, cache_file)
+
+
+StartServer = Callable[..., JupyterServerProcess]
+
+
+@pytest.fixture
+def start_server(tmp_path: Path, subprocess_env: dict[str, str]) -> Iterator[StartServer]:
+    """``start_server(env=None, name="server")``: a Jupyter server with the extension in a
+    subprocess (``subprocess_env`` unless ``env`` is given), working in ``tmp_path / name``.
+
+    Every server started is stopped after the test, also one whose start failed.
+    """
+    servers: list[JupyterServerProcess] = []
+
+    def start(
+        env: dict[str, str] | None = None, name: str = "server", timeout: float = 60
+    ) -> JupyterServerProcess:
+        server = JupyterServerProcess(subprocess_env if env is None else env, tmp_path / name)
+        servers.append(server)
+        return server.start(timeout)
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture
@@ -124,3 +156,25 @@ def api(jp_fetch: Any, msal_app: Any) -> Api:
 def kernel_headers(msal_app: Any) -> dict[str, str]:
     """Headers a kernel of this server sends (the per-server secret, no Jupyter token)."""
     return {"X-Jupyter-Msal-Secret": msal_app.kernel_secret, "Authorization": ""}
+
+
+SignIn = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def sign_in(api: Api, msal_emulator: EntraEmulator) -> SignIn:
+    """``await sign_in(username=...)``: a device-code sign-in through the REST API, approved
+    at the emulator at once; returns the finished flow (it must have succeeded)."""
+
+    async def run(username: str = DEFAULT_USERNAME) -> dict[str, Any]:
+        status, flow = await api("POST", "sign-ins", {})
+        assert status == 202, flow
+        msal_emulator.approve(flow["user_code"], username=username)
+        for _ in range(6):
+            status, flow = await api("GET", f"sign-ins/{flow['id']}", params={"wait": "10"})
+            if flow["state"] != "pending":
+                break
+        assert flow["state"] == "succeeded", flow
+        return flow
+
+    return run

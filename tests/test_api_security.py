@@ -157,10 +157,10 @@ async def test_bad_sign_in_requests(api: Any) -> None:
     assert status == 400 and "Unknown field" in body["message"]
 
 
-async def test_token_answers_are_not_cached(api: Any, msal_emulator: Any, jp_fetch: Any) -> None:
-    from test_tokens import sign_in
-
-    await sign_in(api, msal_emulator)
+async def test_token_answers_are_not_cached(
+    sign_in: Any, msal_emulator: Any, jp_fetch: Any
+) -> None:
+    await sign_in()
     response = await jp_fetch(
         "jupyter-msal", "token", method="POST", body=json.dumps({"scopes": [STORAGE]})
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,26 +66,78 @@ def test_readme_names_the_commands() -> None:
         assert (ROOT / link).is_file(), link
 
 
+#: The kernel API the design pins (a contract with notebooks), besides the version.
+PINNED_API = {"get_token", "accounts", "login", "logout", "Credential", "LoginWidget"}
+
+
+def _exception_classes() -> dict[str, type[errors.JupyterMsalError]]:
+    """Every jupyter-msal exception class defined in ``errors``, by name."""
+    return {
+        name: obj
+        for name, obj in vars(errors).items()
+        if isinstance(obj, type)
+        and issubclass(obj, errors.JupyterMsalError)
+        and obj.__module__ == errors.__name__
+    }
+
+
 def test_public_names() -> None:
-    for name in jupyter_msal.__all__:
-        assert getattr(jupyter_msal, name) is not None, name
+    # Load every submodule first, as a running server does: a module that becomes an attribute
+    # of the package must not hide a public name of the same spelling.
+    for module in pkgutil.iter_modules(jupyter_msal.__path__):
+        if module.name != "labextension":
+            importlib.import_module(f"jupyter_msal.{module.name}")
+    names = jupyter_msal.__all__
+    assert names == sorted(names) and len(set(names)) == len(names)
+    assert PINNED_API | {"__version__", "load_ipython_extension"} <= set(names)
+    assert jupyter_msal.__version__ == importlib.metadata.version("jupyter-msal")
+    for name in set(names) - {"__version__"}:
+        obj = getattr(jupyter_msal, name)
+        assert callable(obj), f"jupyter_msal.{name} is {obj!r}"
+        assert obj.__module__.startswith("jupyter_msal"), (name, obj.__module__)
+        assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
+
+    assert errors.__all__ == sorted(errors.__all__)
     for name in errors.__all__:
         assert hasattr(errors, name), name
-    exported = {
-        n
-        for n in dir(errors)
-        if isinstance(getattr(errors, n), type)
-        and issubclass(getattr(errors, n), errors.JupyterMsalError)
-    }
-    assert exported <= set(errors.__all__)
+    assert set(_exception_classes()) <= set(errors.__all__)
+
+
+def _drawn_tree(doc: str) -> dict[str, str | None]:
+    """The tree drawn after ``The tree::`` in a docstring: class name -> drawn parent."""
+    lines = doc.split("The tree::", 1)[1].splitlines()
+    block = []
+    for line in lines[1:] if lines and not lines[0].strip() else lines:
+        if not line.strip():
+            if block:
+                break
+            continue
+        block.append(line)
+    indent = min(len(line) - len(line.lstrip(" ")) for line in block)
+    parents: dict[str, str | None] = {}
+    stack: list[str] = []
+    for line in block:
+        match = re.match(r"(?P<branch>[ │├└─]*)(?P<name>[A-Za-z_]\w*)", line[indent:])
+        assert match, f"not a tree line: {line!r}"
+        depth, rest = divmod(len(match["branch"]), 4)
+        assert rest == 0, f"misaligned tree line: {line!r}"
+        del stack[depth:]
+        assert len(stack) == depth, f"tree line without a parent: {line!r}"
+        parents[match["name"]] = stack[-1] if stack else None
+        stack.append(match["name"])
+    return parents
 
 
 def test_error_tree_in_docstring_matches_classes() -> None:
-    doc = errors.__doc__ or ""
-    for name in errors.__all__:
-        obj = getattr(errors, name)
-        if isinstance(obj, type) and issubclass(obj, errors.JupyterMsalError):
-            assert name in doc, name
+    drawn = _drawn_tree(errors.__doc__ or "")
+    classes = _exception_classes()
+    assert set(drawn) == set(classes)
+    real: dict[str, str | None] = {}
+    for name, cls in classes.items():
+        bases = [b.__name__ for b in cls.__bases__ if issubclass(b, errors.JupyterMsalError)]
+        assert len(bases) <= 1, (name, bases)
+        real[name] = bases[0] if bases else None
+    assert drawn == real
 
 
 def test_errors_round_trip_through_json() -> None:

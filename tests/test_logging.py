@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
+
 from jupyter_msal.redact import redact
+from jupyter_msal.testing import EntraEmulator
 
 STORAGE = "https://storage.azure.com/.default"
 
@@ -22,7 +25,11 @@ def test_redact_patterns() -> None:
 
 
 async def test_debug_log_has_no_secrets(
-    api: Any, msal_emulator: Any, jp_serverapp: Any, caplog: Any
+    api: Any,
+    msal_emulator: EntraEmulator,
+    jp_serverapp: Any,
+    jp_base_url: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     for name in ("ServerApp", "tornado.access", "tornado.application", "msal", "urllib3"):
@@ -46,13 +53,21 @@ async def test_debug_log_has_no_secrets(
         jp_serverapp.log.removeHandler(caplog.handler)
 
     text = caplog.text
-    assert "oauth2/v2.0/token" in text or "POST /" in text, "the capture saw nothing"
-    assert any(r.name.startswith("msal") for r in caplog.records), "msal's own DEBUG lines"
+    # The capture saw every layer: the REST calls, msal's own lines, the calls to the emulator.
+    for line in (
+        f"202 POST {jp_base_url}jupyter-msal/sign-ins ",
+        f"200 POST {jp_base_url}jupyter-msal/token ",
+        f"200 DELETE {jp_base_url}jupyter-msal/accounts ",
+        f'{msal_emulator.url} "POST /organizations/oauth2/v2.0/devicecode HTTP/1.1" 200',
+        f'{msal_emulator.url} "POST /organizations/oauth2/v2.0/token HTTP/1.1" 200',
+    ):
+        assert line in text, f"not captured: {line}"
+    assert {"msal.application", "msal.token_cache"} <= {r.name for r in caplog.records}
     secrets = [
         *msal_emulator.issued_access_tokens,
         *msal_emulator.issued_refresh_tokens,
         *msal_emulator.issued_id_tokens,
-        *list(msal_emulator._device_codes),
+        *msal_emulator.issued_device_codes,
         user_code,
     ]
     assert len(secrets) >= 7

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_msal.testing import EntraEmulator, wait_until
+
 STORAGE = "https://storage.azure.com/.default"
 
 
@@ -28,10 +30,23 @@ async def wait_flow(api: Any, flow_id: str, wait: float = 10) -> dict[str, Any]:
     raise AssertionError("sign-in still pending")
 
 
-async def test_device_code_success_then_token(api: Any, msal_emulator: Any) -> None:
+async def assert_polling_stopped(emulator: EntraEmulator, polls_then: int, flows: int = 1) -> None:
+    """After cancelling ``flows`` sign-ins (when the emulator had counted ``polls_then``
+    device-code polls), the server polls no more: over two poll intervals at most the one poll
+    per flow that was already on the wire arrives. A poller that kept going would poll twice."""
+    window = 2 * emulator.device_code_interval + 0.5
+    with pytest.raises(TimeoutError):
+        await asyncio.to_thread(
+            wait_until,
+            lambda: emulator.counts["grant:device_code"] > polls_then + flows,
+            window,
+        )
+
+
+async def test_device_code_success_then_token(api: Any, msal_emulator: EntraEmulator) -> None:
     flow = await start_flow(api)
-    device_codes = list(msal_emulator._device_codes)
-    assert device_codes and not any(code in json.dumps(flow) for code in device_codes)
+    device_codes = msal_emulator.issued_device_codes
+    assert len(device_codes) == 1 and device_codes[0] not in json.dumps(flow)
     assert "pymsalruntime" in flow["fallback_reason"]  # auto fell back, and says why
     msal_emulator.approve(flow["user_code"], username="ada@contoso.com")
     done = await wait_flow(api, flow["id"])
@@ -49,7 +64,7 @@ async def test_device_code_success_then_token(api: Any, msal_emulator: Any) -> N
     assert set(token) == {"access_token", "token_type", "expires_on", "scopes", "account"}
 
 
-async def test_declined(api: Any, msal_emulator: Any) -> None:
+async def test_declined(api: Any, msal_emulator: EntraEmulator) -> None:
     flow = await start_flow(api)
     msal_emulator.decline(flow["user_code"])
     done = await wait_flow(api, flow["id"])
@@ -58,7 +73,7 @@ async def test_declined(api: Any, msal_emulator: Any) -> None:
     assert (await api("GET", "accounts"))[1]["accounts"] == []
 
 
-async def test_expired(api: Any, msal_emulator: Any) -> None:
+async def test_expired(api: Any, msal_emulator: EntraEmulator) -> None:
     flow = await start_flow(api)
     msal_emulator.expire(flow["user_code"])
     done = await wait_flow(api, flow["id"])
@@ -66,12 +81,14 @@ async def test_expired(api: Any, msal_emulator: Any) -> None:
     assert done["error"]["error"] == "sign_in_expired"
 
 
-async def test_cancelled(api: Any, msal_emulator: Any, msal_service: Any) -> None:
+async def test_cancelled(api: Any, msal_emulator: EntraEmulator) -> None:
     flow = await start_flow(api)
     status, cancelled = await api("DELETE", f"sign-ins/{flow['id']}")
     assert status == 200 and cancelled["state"] == "cancelled"
+    polls = msal_emulator.counts["grant:device_code"]
     msal_emulator.approve(flow["user_code"])  # too late: the flow stays cancelled
-    await asyncio.sleep(1.5)
+    await assert_polling_stopped(msal_emulator, polls)
+    assert (await api("GET", "accounts"))[1]["accounts"] == []
     status, later = await api("GET", f"sign-ins/{flow['id']}")
     assert later["state"] == "cancelled"
     assert later["error"]["error"] == "sign_in_cancelled"
@@ -79,7 +96,7 @@ async def test_cancelled(api: Any, msal_emulator: Any, msal_service: Any) -> Non
     assert [f["state"] for f in listed["sign_ins"]] == ["cancelled"]
 
 
-async def test_two_concurrent_flows(api: Any, msal_emulator: Any) -> None:
+async def test_two_concurrent_flows(api: Any, msal_emulator: EntraEmulator) -> None:
     first, second = await asyncio.gather(start_flow(api), start_flow(api))
     assert first["user_code"] != second["user_code"]
     msal_emulator.approve(second["user_code"], username="grace@contoso.com")
@@ -106,7 +123,9 @@ async def test_status_reports_broker_unavailable(api: Any) -> None:
     assert status == 200
     assert body["broker"] == {
         "available": False,
-        "reason": "pymsalruntime is not installed (pip install 'jupyter-msal[broker]')",
+        "reason": "pymsalruntime is not installed; on Linux the OS broker also needs the "
+        "Microsoft Identity Broker service (microsoft-identity-broker, installed with the "
+        "Intune app)",
     }
     assert body["sign_in_methods"] == ["device_code"]
     status, err = await api("POST", "sign-ins", {"method": "broker"})
@@ -123,14 +142,14 @@ async def test_broker_always_is_a_clear_error(api: Any) -> None:
 
 
 async def test_finished_flows_are_forgotten(
-    api: Any, msal_emulator: Any, monkeypatch: pytest.MonkeyPatch
+    api: Any, msal_emulator: EntraEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import jupyter_msal.flows
+    import jupyter_msal.flows.registry
 
     flow = await start_flow(api)
     await api("DELETE", f"sign-ins/{flow['id']}")
     assert len((await api("GET", "sign-ins"))[1]["sign_ins"]) == 1
-    monkeypatch.setattr(jupyter_msal.flows, "FINISHED_FLOW_TTL", -1)
+    monkeypatch.setattr(jupyter_msal.flows.registry, "FINISHED_FLOW_TTL", -1)
     assert (await api("GET", "sign-ins"))[1]["sign_ins"] == []
     status, body = await api("GET", f"sign-ins/{flow['id']}")
     assert status == 404 and "kept 10 minutes" in body["message"]
@@ -145,7 +164,9 @@ async def test_too_many_pending_sign_ins(api: Any) -> None:
     assert "already waiting" in body["message"]
 
 
-async def test_sign_in_scopes_reach_the_identity_provider(api: Any, msal_emulator: Any) -> None:
+async def test_sign_in_scopes_reach_the_identity_provider(
+    api: Any, msal_emulator: EntraEmulator
+) -> None:
     """Consent happens during sign-in: the first token for those scopes needs no further call."""
     flow = await start_flow(api, scopes=[STORAGE])
     assert flow["scopes"] == [STORAGE]
@@ -160,23 +181,23 @@ async def test_sign_in_scopes_reach_the_identity_provider(api: Any, msal_emulato
 
 
 async def test_cancel_wins_even_when_approved_right_after(
-    api: Any, msal_emulator: Any, msal_service: Any
+    api: Any, msal_emulator: EntraEmulator
 ) -> None:
     """Approve at once after the cancel: the flow stays cancelled and no account appears."""
+    polls = 0
     for _ in range(3):
         flow = await start_flow(api)
-        await api("DELETE", f"sign-ins/{flow['id']}")
-        try:
-            msal_emulator.approve(flow["user_code"])
-        except LookupError:
-            pass
-    await asyncio.sleep(2.5)  # longer than one poll interval
+        status, _ = await api("DELETE", f"sign-ins/{flow['id']}")
+        assert status == 200
+        polls = msal_emulator.counts["grant:device_code"]
+        msal_emulator.approve(flow["user_code"])
+    await assert_polling_stopped(msal_emulator, polls, flows=3)
     _, listed = await api("GET", "sign-ins")
-    assert {f["state"] for f in listed["sign_ins"]} == {"cancelled"}
+    assert [f["state"] for f in listed["sign_ins"]] == ["cancelled"] * 3
     assert (await api("GET", "accounts"))[1]["accounts"] == []
 
 
-async def test_sign_in_with_claims_challenge(api: Any, msal_emulator: Any) -> None:
+async def test_sign_in_with_claims_challenge(api: Any, msal_emulator: EntraEmulator) -> None:
     claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
     flow = await start_flow(api, claims=claims)
     msal_emulator.approve(flow["user_code"])

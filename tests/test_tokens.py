@@ -5,30 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
+from jupyter_msal.testing import EntraEmulator, wait_until
+
 STORAGE = "https://storage.azure.com/.default"
 GRAPH = "https://graph.microsoft.com/.default"
+#: Tokens issued with this lifetime (seconds) are inside the 5-minute refresh margin of both
+#: msal and the service from the start: every cache in front of the IdP treats them as expired.
+ALMOST_EXPIRED = 240
 
 
-async def sign_in(api: Any, emulator: Any, username: str = "ada@contoso.com") -> dict[str, Any]:
-    """Start a device-code sign-in, approve it at the emulator, wait for it."""
-    status, flow = await api("POST", "sign-ins", {})
-    assert status == 202, flow
-    emulator.approve(flow["user_code"], username=username)
-    for _ in range(6):
-        status, flow = await api("GET", f"sign-ins/{flow['id']}", params={"wait": "10"})
-        if flow["state"] != "pending":
-            break
-    assert flow["state"] == "succeeded", flow
-    return flow
-
-
-async def test_cached_token_makes_no_idp_call(api: Any, msal_emulator: Any) -> None:
-    await sign_in(api, msal_emulator)
+async def test_cached_token_makes_no_idp_call(
+    api: Any, sign_in: Any, msal_emulator: EntraEmulator
+) -> None:
+    await sign_in()
     status, first = await api("POST", "token", {"scopes": [STORAGE]})
     assert status == 200
     msal_emulator.reset_counts()
@@ -41,27 +36,35 @@ async def test_cached_token_makes_no_idp_call(api: Any, msal_emulator: Any) -> N
     assert msal_emulator.counts["grant:refresh_token"] == 1
 
 
-async def test_silent_refresh_on_expiry(api: Any, msal_emulator: Any) -> None:
-    await sign_in(api, msal_emulator)
-    # 303 s: usable for ~3 s under both our 300 s margin and msal's own 5 minute one.
-    msal_emulator.access_token_lifetime = 303
+async def test_silent_refresh_on_expiry(
+    api: Any, sign_in: Any, msal_emulator: EntraEmulator
+) -> None:
+    msal_emulator.access_token_lifetime = ALMOST_EXPIRED
+    await sign_in()
     status, first = await api("POST", "token", {"scopes": [STORAGE]})
     assert status == 200
-    await asyncio.sleep(3.5)
+    msal_emulator.access_token_lifetime = 3600
     msal_emulator.reset_counts()
     status, second = await api("POST", "token", {"scopes": [STORAGE]})
     assert status == 200
     assert second["access_token"] != first["access_token"]
     assert second["access_token"] in msal_emulator.issued_access_tokens
+    assert second["expires_on"] - first["expires_on"] >= 3600 - ALMOST_EXPIRED - 5
     assert msal_emulator.counts["grant:refresh_token"] == 1
+    # The refreshed token is good for an hour: served from the cache from now on.
+    status, third = await api("POST", "token", {"scopes": [STORAGE]})
+    assert status == 200 and third["access_token"] == second["access_token"]
+    assert msal_emulator.counts["token"] == 1
 
 
-async def test_fifty_concurrent_requests_one_refresh(api: Any, msal_emulator: Any) -> None:
-    await sign_in(api, msal_emulator)
-    msal_emulator.access_token_lifetime = 303
+async def test_fifty_concurrent_requests_one_refresh(
+    api: Any, sign_in: Any, msal_emulator: EntraEmulator
+) -> None:
+    msal_emulator.access_token_lifetime = ALMOST_EXPIRED
+    await sign_in()
     status, first = await api("POST", "token", {"scopes": [STORAGE]})
     assert status == 200
-    await asyncio.sleep(3.5)  # now expired for every cache in front of the identity provider
+    msal_emulator.access_token_lifetime = 3600
     msal_emulator.reset_counts()
     msal_emulator.set_latency(0.5, endpoint="token")  # keep the refresh in flight a while
     results = await asyncio.gather(
@@ -74,14 +77,16 @@ async def test_fifty_concurrent_requests_one_refresh(api: Any, msal_emulator: An
     assert msal_emulator.counts["token"] == 1
 
 
-async def test_revoked_refresh_token_asks_to_sign_in_again(api: Any, msal_emulator: Any) -> None:
-    await sign_in(api, msal_emulator)
+async def test_revoked_refresh_token_asks_to_sign_in_again(
+    api: Any, sign_in: Any, msal_emulator: EntraEmulator
+) -> None:
+    await sign_in()
     msal_emulator.revoke_refresh_tokens()
     status, err = await api("POST", "token", {"scopes": [GRAPH], "force_refresh": True})
     assert status == 401
     assert err["error"] == "sign_in_required"
     assert err["message"].startswith("Sign in again")
-    assert err["aadsts"]
+    assert err["aadsts"] == "50173"  # the emulator's answer for a revoked refresh token
     status, _ = await api("GET", "status")
     assert status == 200
 
@@ -94,18 +99,20 @@ async def test_no_account_is_sign_in_required(api: Any) -> None:
 
 async def test_server_stays_responsive_while_idp_hangs(
     api: Any,
-    msal_emulator: Any,
+    sign_in: Any,
+    msal_emulator: EntraEmulator,
     jp_fetch: Any,
     jp_http_port: int,
     jp_base_url: str,
     jp_auth_header: dict[str, str],
 ) -> None:
-    await sign_in(api, msal_emulator)
+    await sign_in()
     msal_emulator.set_latency(10, endpoint="token")  # longer than http_timeout (8 s)
+    at_idp = msal_emulator.counts["token"]
     hanging = asyncio.ensure_future(
         api("POST", "token", {"scopes": [STORAGE], "force_refresh": True})
     )
-    await asyncio.sleep(0.3)
+    await asyncio.to_thread(wait_until, lambda: msal_emulator.counts["token"] > at_idp)
     timings = []
     for _ in range(5):
         started = time.perf_counter()
@@ -153,8 +160,8 @@ async def test_server_stays_responsive_while_idp_hangs(
     assert "did not answer within 8 s" in err["message"]
 
 
-async def test_5xx_is_a_clear_error(api: Any, msal_emulator: Any) -> None:
-    await sign_in(api, msal_emulator)
+async def test_5xx_is_a_clear_error(api: Any, sign_in: Any, msal_emulator: EntraEmulator) -> None:
+    await sign_in()
     msal_emulator.inject_error(status=503, endpoint="token", count=1)
     status, err = await api("POST", "token", {"scopes": [GRAPH]})
     assert status == 502, err
@@ -162,8 +169,10 @@ async def test_5xx_is_a_clear_error(api: Any, msal_emulator: Any) -> None:
     assert (await api("GET", "status"))[0] == 200
 
 
-async def test_non_json_body_is_a_clear_error(api: Any, msal_emulator: Any) -> None:
-    await sign_in(api, msal_emulator)
+async def test_non_json_body_is_a_clear_error(
+    api: Any, sign_in: Any, msal_emulator: EntraEmulator
+) -> None:
+    await sign_in()
     msal_emulator.inject_error(
         status=200,
         body="<html>proxy error</html>",
@@ -181,8 +190,8 @@ async def test_non_json_body_is_a_clear_error(api: Any, msal_emulator: Any) -> N
 @pytest.mark.parametrize(
     "msal_extra_env", [{"JUPYTER_MSAL_ALLOWED_SCOPES": "https://storage.azure.com/*"}]
 )
-async def test_policy_forbids_scope(api: Any, msal_emulator: Any) -> None:
-    await sign_in(api, msal_emulator)
+async def test_policy_forbids_scope(api: Any, sign_in: Any, msal_emulator: EntraEmulator) -> None:
+    await sign_in()
     status, err = await api("POST", "token", {"scopes": [GRAPH]})
     assert status == 403
     assert err["error"] == "scope_not_allowed"
@@ -192,17 +201,17 @@ async def test_policy_forbids_scope(api: Any, msal_emulator: Any) -> None:
 
 
 @pytest.mark.parametrize("msal_extra_env", [{"JUPYTER_MSAL_DEFAULT_SCOPES": GRAPH}])
-async def test_default_scopes(api: Any, msal_emulator: Any) -> None:
-    await sign_in(api, msal_emulator)
+async def test_default_scopes(api: Any, sign_in: Any, msal_emulator: EntraEmulator) -> None:
+    await sign_in()
     status, token = await api("POST", "token", {})
     assert status == 200 and token["scopes"] == [GRAPH]
 
 
 async def test_sign_out_removes_refresh_token_from_disk(
-    api: Any, msal_emulator: Any, cache_file: Any
+    api: Any, sign_in: Any, msal_emulator: EntraEmulator, cache_file: Any
 ) -> None:
-    await sign_in(api, msal_emulator, "ada@contoso.com")
-    await sign_in(api, msal_emulator, "grace@contoso.com")
+    await sign_in("ada@contoso.com")
+    await sign_in("grace@contoso.com")
     status, _ = await api("POST", "token", {"scopes": [STORAGE], "account": "ada@contoso.com"})
     assert status == 200
     ada_refresh = [rt for rt in msal_emulator.issued_refresh_tokens if rt in cache_file.read_text()]
@@ -228,34 +237,32 @@ async def test_sign_out_removes_refresh_token_from_disk(
 
 
 def test_default_scope_token_found_after_restart_when_entra_expands_it(
-    msal_env: dict[str, str], msal_emulator: Any
+    msal_env: dict[str, str], msal_emulator: EntraEmulator, cache_file: Path
 ) -> None:
     """Entra answers ``R/.default`` with R's granted scopes, and msal keys the cached token by
     those, so msal alone would redeem the refresh token after every restart. The service finds
     the token by its resource instead."""
-    from msal import TokenCache
-
     from jupyter_msal.config import JupyterMsal
     from jupyter_msal.service import TokenService
 
+    msal_emulator.expand_default_scope = True
     first = TokenService(JupyterMsal())
     try:
+        approval = msal_emulator.approve_next()
         flow = first.flows.start(scopes=[STORAGE])
-        msal_emulator.approve(flow.user_code)
+        approval.wait(5)
         assert flow.wait(20) == "succeeded"
-        cache = first._cache.cache
-        kind = TokenCache.CredentialType.ACCESS_TOKEN
-        (entry,) = [e for e in cache.search(kind) if STORAGE in e["target"].split()]
-        expanded = "https://storage.azure.com/user_impersonation"
-        cache.modify(kind, entry, {"target": expanded})  # as real Entra would have keyed it
+        token = first.acquire_token([STORAGE])
     finally:
         first.close()
+    assert "https://storage.azure.com/user_impersonation" in cache_file.read_text()
+    assert token.token in cache_file.read_text()
 
     msal_emulator.reset_counts()
     second = TokenService(JupyterMsal())
     try:
-        token = second.acquire_token([STORAGE])
+        again = second.acquire_token([STORAGE])
     finally:
         second.close()
-    assert token.token == entry["secret"]
+    assert again.token == token.token
     assert msal_emulator.counts["token"] == 0

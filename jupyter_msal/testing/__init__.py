@@ -1,8 +1,9 @@
-"""Offline testing helpers: an Entra ID emulator over HTTPS and pytest fixtures.
+"""Offline testing helpers: an Entra ID emulator over HTTPS, pytest fixtures, a deadline wait.
 
 ``from jupyter_msal.testing import EntraEmulator`` works, but importing this package stays
 cheap (the pytest plugin imports it in every pytest run): the emulator, tornado and trustme load
-on first use of a name below.
+on first use of a name below. A real Jupyter server and its kernels, in subprocesses, are in
+:mod:`jupyter_msal.testing.server` and :mod:`jupyter_msal.testing.kernels`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._emulator_records import ScheduledApproval
     from ._emulator_tokens import decode_jwt
     from .emulator import (
         DEFAULT_CLIENT_ID,
@@ -17,25 +19,31 @@ if TYPE_CHECKING:
         DEFAULT_USERNAME,
         EntraEmulator,
     )
+    from .waiting import wait_until
 
 __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_TENANT_ID",
     "DEFAULT_USERNAME",
     "EntraEmulator",
+    "ScheduledApproval",
     "decode_jwt",
+    "wait_until",
 ]
+
+_HOMES = {
+    "decode_jwt": "._emulator_tokens",
+    "ScheduledApproval": "._emulator_records",
+    "wait_until": ".waiting",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "decode_jwt":
-        from ._emulator_tokens import decode_jwt
-
-        return decode_jwt
     if name in __all__:
-        from . import emulator
+        import importlib
 
-        return getattr(emulator, name)
+        module = importlib.import_module(_HOMES.get(name, ".emulator"), __name__)
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

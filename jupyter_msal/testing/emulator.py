@@ -13,28 +13,26 @@ throwaway CA made with ``trustme``), so msal runs its ordinary code paths::
 
 The server runs on its own event loop in a daemon thread, so it serves synchronous code and
 pytest tests whose own event loop runs a Jupyter server. Test controls exist both as methods
-(approve, decline, expire, inject_error, set_latency, revoke_refresh_tokens, ...) and as JSON
-endpoints under ``{url}/_emulator/`` for subprocesses and browser tests.
+(approve, approve_next, decline, expire, inject_error, set_latency, revoke_refresh_tokens, ...)
+and as JSON endpoints under ``{url}/_emulator/`` for subprocesses and browser tests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
 import ssl
 import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._emulator_connect import DEFAULT_CLIENT_ID, EmulatorConnections
 from ._emulator_core import COUNT_KEYS, FAULT_ENDPOINTS
-from ._emulator_grants import EmulatorGrants
 from ._emulator_tokens import DEFAULT_TENANT_ID, DEFAULT_USERNAME
-
-if TYPE_CHECKING:
-    import msal
-    import requests
 
 __all__ = [
     "COUNT_KEYS",
@@ -45,13 +43,11 @@ __all__ = [
     "EntraEmulator",
 ]
 
-#: The public client id jupyter-msal defaults to (Azure CLI/azure-identity developer sign-on).
-DEFAULT_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 _CERT_HOSTS = ("127.0.0.1", "localhost", "::1")
 _ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - only used to map to a loopback URL
 
 
-class EntraEmulator(EmulatorGrants):
+class EntraEmulator(EmulatorConnections):
     """An Entra ID (Azure AD) v2.0 identity provider emulated over HTTPS on loopback.
 
     :param host: address to bind, ``127.0.0.1`` by default (the URL uses it too).
@@ -254,10 +250,6 @@ class EntraEmulator(EmulatorGrants):
             host = f"[{host}]"
         return f"https://{host}:{self.port}"
 
-    def authority(self, tenant: str = "organizations") -> str:
-        """The authority URL for msal: ``{url}/{tenant}`` (a name or a tenant GUID)."""
-        return f"{self.url}/{tenant}"
-
     @property
     def ca_bundle_path(self) -> str:
         """Path of a PEM file holding the emulator's CA certificate (deleted on stop)."""
@@ -272,69 +264,35 @@ class EntraEmulator(EmulatorGrants):
             raise RuntimeError("the emulator has not been started")
         return self._ca_pem
 
-    # ---------------------------------------------------------------- clients
-    def http_session(self) -> requests.Session:
-        """A ``requests.Session`` that trusts the emulator's CA.
 
-        ``trust_env`` is off, because ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` would otherwise
-        override ``verify`` (psf/requests#3829) and proxy variables could divert loopback calls.
-        """
-        import requests
+def _write_ca_certificate(emulator: EntraEmulator, path: str | os.PathLike[str]) -> Path:
+    """Write the emulator's CA certificate (PEM) to ``path``, readable by every user (0644).
 
-        session = requests.Session()
-        session.verify = self.ca_bundle_path
-        session.trust_env = False
-        return session
-
-    def public_client_app(
-        self,
-        client_id: str = DEFAULT_CLIENT_ID,
-        tenant: str = "organizations",
-        **kwargs: Any,
-    ) -> msal.PublicClientApplication:
-        """An ``msal.PublicClientApplication`` wired to this emulator (extra kwargs pass on)."""
-        import msal
-
-        kwargs.setdefault("http_client", self.http_session())
-        kwargs.setdefault("instance_discovery", False)
-        return msal.PublicClientApplication(client_id, authority=self.authority(tenant), **kwargs)
-
-    def confidential_client_app(
-        self,
-        client_id: str = "00000000-0000-0000-0000-00000000c11e",
-        client_credential: Any = "emulator-secret",
-        tenant: str | None = None,
-        **kwargs: Any,
-    ) -> msal.ConfidentialClientApplication:
-        """An ``msal.ConfidentialClientApplication`` wired to this emulator (``tenant`` defaults
-        to :attr:`default_tenant_id`; client credentials need a tenant, not ``organizations``)."""
-        import msal
-
-        tenant = tenant or self.default_tenant_id
-
-        kwargs.setdefault("http_client", self.http_session())
-        kwargs.setdefault("instance_discovery", False)
-        return msal.ConfidentialClientApplication(
-            client_id,
-            client_credential=client_credential,
-            authority=self.authority(tenant),
-            **kwargs,
-        )
-
-    def jupyter_msal_env(self, tenant: str = "organizations") -> dict[str, str]:
-        """Environment variables that point jupyter-msal at this emulator."""
-        return {
-            "JUPYTER_MSAL_AUTHORITY": self.authority(tenant),
-            "JUPYTER_MSAL_CA_BUNDLE": self.ca_bundle_path,
-            "JUPYTER_MSAL_INSTANCE_DISCOVERY": "false",
-        }
+    For other users' processes (JupyterHub's single-user servers, say), which cannot read
+    :attr:`EntraEmulator.ca_bundle_path` in this user's private temporary folder. The file is
+    replaced atomically and stays after the emulator stops (the certificate is then useless).
+    """
+    target = Path(path).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(emulator.ca_pem)
+        os.chmod(tmp, 0o644)  # a public certificate; mkstemp made it 0600
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run an emulator until interrupted: ``python -m jupyter_msal.testing.emulator``.
 
     Prints one JSON line (``url``, ``authority``, ``ca_bundle_path``, ``device_login_url``,
-    ``control_url``) so that a parent process or a browser test can find it.
+    ``control_url``, and ``ca_out`` with ``--ca-out``) so that a parent process or a browser
+    test can find it. Serves until SIGINT, SIGTERM or SIGHUP.
     """
     import argparse
     import json
@@ -350,6 +308,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--auto-approve", metavar="USERNAME", default=None)
     parser.add_argument("--device-code-interval", type=int, default=5)
     parser.add_argument("--access-token-lifetime", type=int, default=3600)
+    parser.add_argument(
+        "--plain-http-sign-in-page",
+        action="store_true",
+        help="also serve the sign-in page for people over plain HTTP on loopback (as "
+        "`jupyter msal demo` does), so browsers show no certificate warning; "
+        "device_login_url and every verification_uri then point there",
+    )
+    parser.add_argument(
+        "--ca-out",
+        metavar="PATH",
+        default=None,
+        help="also write the CA certificate (PEM) to PATH with mode 0644, for processes of "
+        "other users (ca_bundle_path is in this user's private temporary folder)",
+    )
     args = parser.parse_args(argv)
 
     emulator = EntraEmulator(
@@ -357,10 +329,13 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         access_token_lifetime=args.access_token_lifetime,
         device_code_interval=args.device_code_interval,
+        plain_http_sign_in_page=args.plain_http_sign_in_page,
     )
     emulator.auto_approve = args.auto_approve
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: done.set())
     with emulator:
         info = {
             "url": emulator.url,
@@ -369,6 +344,8 @@ def main(argv: list[str] | None = None) -> None:
             "device_login_url": emulator.device_login_url,
             "control_url": f"{emulator.url}/_emulator",
         }
+        if args.ca_out:
+            info["ca_out"] = str(_write_ca_certificate(emulator, args.ca_out))
         print(json.dumps(info), flush=True)
         try:
             while not done.wait(0.5):

@@ -9,6 +9,8 @@ For offline tests and benchmarks of your own (ours use it too)::
             flow = server.request("POST", "jupyter-msal/sign-ins", {})
             emu.approve(flow["user_code"])
             server.wait_for_sign_in(flow)
+            with server.open_kernel() as kernel:   # inherits the server's environment
+                kernel.ok("%load_ext jupyter_msal")
         finally:
             server.stop()
 
@@ -27,12 +29,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
+from .waiting import wait_until
 
-__all__ = ["JupyterServerProcess", "emulator_environment", "free_port"]
+if TYPE_CHECKING:
+    from .emulator import EntraEmulator
+    from .kernels import Kernel
+
+__all__ = ["HTTP_TIMEOUT", "JupyterServerProcess", "emulator_environment", "free_port"]
+
+#: Seconds jupyter-msal waits for each call to the emulator in :func:`emulator_environment`.
+HTTP_TIMEOUT = 8
 
 
 def free_port() -> int:
@@ -42,23 +54,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def emulator_environment(emulator: Any, cache_path: Path | str, **extra: str) -> dict[str, str]:
+def emulator_environment(
+    emulator: EntraEmulator,
+    cache_path: Path | str,
+    *,
+    http_timeout: float = HTTP_TIMEOUT,
+    **extra: str,
+) -> dict[str, str]:
     """This process's environment, without any jupyter-msal variables, pointed at ``emulator``.
 
-    Plaintext cache at ``cache_path`` (tests need no keyring), requests only to loopback.
+    The variables come from :meth:`EntraEmulator.jupyter_msal_env
+    <jupyter_msal.testing.EntraEmulator.jupyter_msal_env>`: a plaintext cache at
+    ``cache_path``, requests only to loopback, ``http_timeout`` seconds for each call to the
+    emulator. ``extra`` variables are added last.
     """
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("JUPYTER_MSAL_") and k not in {"JPY_PARENT_PID", "JPY_SESSION_NAME"}
     }
-    env.update(emulator.jupyter_msal_env())
-    env.update(
-        JUPYTER_MSAL_CACHE_PATH=str(cache_path),
-        JUPYTER_MSAL_CACHE_ENCRYPTION="none",
-        JUPYTER_MSAL_ALLOWED_HOSTS="127.0.0.1,localhost",
-        JUPYTER_MSAL_HTTP_TIMEOUT="8",
-    )
+    env.update(emulator.jupyter_msal_env(cache_path=cache_path, http_timeout=http_timeout))
     env.update(extra)
     return env
 
@@ -87,12 +102,15 @@ class JupyterServerProcess:
             JUPYTER_DATA_DIR=str(workdir / "data"),
             JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
         )
+        # kernels inherit it: debugpy's warning about frozen modules is noise on stderr
+        self.env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         config: dict[str, Any] = {"ServerApp": {"jpserver_extensions": {"jupyter_msal": extension}}}
         if log_level:
             config["ServerApp"]["log_level"] = log_level
         (workdir / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self._kernel_env: dict[str, str] | None = None
 
     @property
     def url(self) -> str:
@@ -100,7 +118,11 @@ class JupyterServerProcess:
         return f"http://127.0.0.1:{self.port}{self.base_url}"
 
     def start(self, timeout: float = 60) -> JupyterServerProcess:
-        """Start the server and wait until it answers (the extension's status, if enabled)."""
+        """Start the server and wait until it answers (the extension's status, if enabled).
+
+        Raises :class:`RuntimeError`, with the end of its log, when it exits or does not answer
+        within ``timeout`` seconds.
+        """
         self.port = free_port()
         with open(self.workdir / "server.log", "ab") as log:
             self.proc = subprocess.Popen(
@@ -113,17 +135,23 @@ class JupyterServerProcess:
                 ],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=str(self.workdir / "root"),
             )  # fmt: skip
+        self._kernel_env = None
         probe = "jupyter-msal/status" if self.extension else "api/status"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter server exited:\n{self.log()}")
-            try:
-                self.request("GET", probe)
-                return self
-            except (OSError, urllib.error.HTTPError):
-                time.sleep(0.1)
-        raise RuntimeError(f"jupyter server did not start:\n{self.log()}")
+        try:
+            wait_until(lambda: self._answers(probe), timeout, interval=0.1)
+        except TimeoutError as exc:
+            raise RuntimeError(f"jupyter server did not start:\n{self.log()}") from exc
+        return self
+
+    def _answers(self, path: str) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"jupyter server exited:\n{self.log()}")
+        try:
+            self.request("GET", path)
+        except (OSError, urllib.error.HTTPError):
+            return False
+        return True
 
     def log(self, tail: int = 5000) -> str:
         """The end of the server's log."""
@@ -161,31 +189,43 @@ class JupyterServerProcess:
             flow = self.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
         return flow
 
-    def kernel_environment(self) -> dict[str, str]:
-        """The URL and secret the extension hands its kernels, read from a kernel it starts."""
-        from jupyter_client import BlockingKernelClient
+    @contextmanager
+    def open_kernel(self, kernel_name: str = "python3") -> Iterator[Kernel]:
+        """A kernel started through this server (``POST /api/kernels``), so it inherits the
+        server's environment as a user's kernel would; deleted afterwards."""
+        from .kernels import Kernel
 
-        kid = self.request("POST", "api/kernels", {"name": "python3"})["id"]
+        kid = self.request("POST", "api/kernels", {"name": kernel_name})["id"]
         connection_file = self.workdir / "runtime" / f"kernel-{kid}.json"
-        client = BlockingKernelClient(connection_file=str(connection_file))
         try:
-            deadline = time.monotonic() + 30
-            while not connection_file.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            client.load_connection_file()
-            client.start_channels()
-            client.wait_for_ready(timeout=60)
-            printed: list[str] = []
-            names = (SERVER_URL_ENV, SERVER_SECRET_ENV)
-            client.execute_interactive(
-                f"import json, os; print(json.dumps({{k: os.environ[k] for k in {names!r}}}))",
-                output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
-                timeout=60,
-            )
-            return dict(json.loads("".join(printed).strip().splitlines()[-1]))
+            wait_until(connection_file.exists, 30, message=f"no connection file for kernel {kid}")
+            kernel = Kernel(connection_file, kernel_id=kid)
+            try:
+                yield kernel
+            finally:
+                kernel.close()
         finally:
-            client.stop_channels()
             try:
                 self.request("DELETE", f"api/kernels/{kid}")
             except (OSError, urllib.error.HTTPError):
                 pass
+
+    def interrupt_kernel(self, kernel: Kernel) -> None:
+        """Interrupt a kernel of this server, as the notebook's stop button does."""
+        self.request("POST", f"api/kernels/{kernel.kernel_id}/interrupt")
+
+    def restart_kernel(self, kernel: Kernel) -> None:
+        """Restart a kernel of this server and reconnect ``kernel`` to the new process."""
+        self.request("POST", f"api/kernels/{kernel.kernel_id}/restart")
+        kernel.reconnect()
+
+    def kernel_environment(self) -> dict[str, str]:
+        """The URL and secret the extension hands its kernels, read from a kernel it starts
+        (once per server start)."""
+        if self._kernel_env is None:
+            names = (SERVER_URL_ENV, SERVER_SECRET_ENV)
+            with self.open_kernel() as kernel:
+                self._kernel_env = dict(
+                    kernel.eval(f"{{k: __import__('os').environ[k] for k in {names!r}}}")
+                )
+        return dict(self._kernel_env)

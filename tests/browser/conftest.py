@@ -165,13 +165,8 @@ def lab(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
         JUPYTER_DATA_DIR=str(root / "data"),
         JUPYTER_RUNTIME_DIR=str(root / "runtime"),
         JUPYTER_PLATFORM_DIRS="0",
-        JUPYTER_MSAL_AUTHORITY=emulator.authority("organizations"),
-        JUPYTER_MSAL_INSTANCE_DISCOVERY="false",
-        JUPYTER_MSAL_CA_BUNDLE=emulator.ca_bundle_path,
-        JUPYTER_MSAL_CACHE_PATH=str(cache_path),
-        JUPYTER_MSAL_CACHE_ENCRYPTION="none",
-        JUPYTER_MSAL_ALLOWED_HOSTS="127.0.0.1,localhost",
         NO_PROXY="127.0.0.1,localhost",
+        **emulator.jupyter_msal_env(cache_path=cache_path),
     )
     log_path = root / "lab.log"
     log = log_path.open("wb")

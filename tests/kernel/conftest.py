@@ -1,33 +1,36 @@
-"""Fixtures for the notebook-surface tests (helpers live in ``kernel_helpers``)."""
+"""Fixtures for the notebook-surface tests: real servers, real kernels, the TLS emulator.
+
+The kernel tests are synchronous and block while a kernel waits on the server, so the Jupyter
+server runs as a subprocess (``jupyter_msal.testing.server``), shared per test module. Kernels
+are started through that server (``server.open_kernel()``) and so inherit its environment,
+including the kernel secret and URL the extension publishes. One test
+(test_kernel_pytest_jupyter.py) drives the same path with pytest-jupyter's in-process
+``jp_serverapp`` instead.
+"""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kernel_helpers import JupyterServer, base_env
 
-# ---------------------------------------------------------------------------------------------
-# Fixtures
+from jupyter_msal.constants import SERVER_SECRET_ENV, SERVER_URL_ENV
+from jupyter_msal.testing import EntraEmulator
+from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
 
 
 @pytest.fixture(scope="module")
-def emulator(msal_emulator_module: Any) -> Any:
+def emulator(msal_emulator_module: EntraEmulator) -> EntraEmulator:
     """One Entra ID emulator per test module (device-code interval 1 s)."""
     return msal_emulator_module
 
 
 @pytest.fixture(scope="module")
-def workdir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="jupyter-msal-kernel-tests-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for the module's server and cache."""
+    return tmp_path_factory.mktemp("kernel-tests")
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +41,11 @@ def server_extra_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(
-    emulator: Any, workdir: Path, server_extra_env: dict[str, str]
-) -> Iterator[JupyterServer]:
+    emulator: EntraEmulator, workdir: Path, server_extra_env: dict[str, str]
+) -> Iterator[JupyterServerProcess]:
     """One Jupyter server with the extension per test module, on a fresh cache."""
-    env = base_env(emulator, workdir / "cache" / "token_cache.bin", **server_extra_env)
-    srv = JupyterServer(env, workdir / "server").start()
+    env = emulator_environment(emulator, workdir / "cache" / "token_cache.bin", **server_extra_env)
+    srv = JupyterServerProcess(env, workdir / "server").start()
     try:
         yield srv
     finally:
@@ -50,9 +53,9 @@ def server(
 
 
 @pytest.fixture
-def signed_out(server: JupyterServer, emulator: Any) -> JupyterServer:
-    """The module's server with nobody signed in, and emulator counters at zero."""
-    server.sign_out_all()
+def signed_out(server: JupyterServerProcess, emulator: EntraEmulator) -> JupyterServerProcess:
+    """The module's server with nobody signed in, and the emulator back to its defaults."""
+    server.request("DELETE", "jupyter-msal/accounts")
     emulator.auto_approve = None
     emulator.clear_faults()
     emulator.reset_counts()
@@ -60,14 +63,13 @@ def signed_out(server: JupyterServer, emulator: Any) -> JupyterServer:
 
 
 @pytest.fixture
-def in_process_client(server: JupyterServer) -> Iterator[Any]:
+def in_process_client(server: JupyterServerProcess) -> Iterator[Any]:
     """This test process acts as a kernel of ``server`` (same URL and secret)."""
-    from jupyter_msal.kernel import api, client
+    from jupyter_msal import client
+    from jupyter_msal.kernel import api
 
-    env = server.kernel_env()
-    kernel_client = client.ServerClient(
-        env["JUPYTER_MSAL_SERVER_URL"], env["JUPYTER_MSAL_SERVER_SECRET"]
-    )
+    env = server.kernel_environment()
+    kernel_client = client.ServerClient(env[SERVER_URL_ENV], env[SERVER_SECRET_ENV])
     client.reset_client(kernel_client)
     api.clear_cache()
     try:

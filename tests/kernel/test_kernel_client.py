@@ -10,31 +10,21 @@ from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
-from kernel_helpers import JupyterServer
 
+from jupyter_msal import client
+from jupyter_msal.constants import SERVER_SECRET_ENV, SERVER_URL_ENV
 from jupyter_msal.errors import Forbidden, JupyterMsalError, ServerUnavailable
-from jupyter_msal.kernel import client, magics
+from jupyter_msal.kernel import magics
+from jupyter_msal.testing import wait_until
+from jupyter_msal.testing.server import JupyterServerProcess
 
 
-def test_keep_alive_connection_is_reused(server: JupyterServer) -> None:
-    env = server.kernel_env()
-    c = client.ServerClient(env["JUPYTER_MSAL_SERVER_URL"], env["JUPYTER_MSAL_SERVER_SECRET"])
-    assert c.status()["mode"] == "user"
-    (conn,) = c._idle
-    sock = conn.sock
-    for _ in range(5):
-        assert isinstance(c.accounts(), list)
-    assert c._idle == [conn] and conn.sock is sock
-    c.close()
-    assert c._idle == []
-
-
-def test_jupyter_token_authentication(server: JupyterServer) -> None:
+def test_jupyter_token_authentication(server: JupyterServerProcess) -> None:
     c = client.ServerClient(server.url, jupyter_token=server.token)
     assert c.status()["mode"] == "user"
 
 
-def test_wrong_secret_is_forbidden(server: JupyterServer) -> None:
+def test_wrong_secret_is_forbidden(server: JupyterServerProcess) -> None:
     c = client.ServerClient(server.url, "not-the-secret")
     with pytest.raises(Forbidden) as info:
         c.status()
@@ -52,16 +42,33 @@ def test_unreachable_server() -> None:
         client.ServerClient("ftp://x/", "s")
 
 
-class FlakyServer:
-    """HTTP/1.1 that drops every connection after one answer, without saying so."""
+class LocalServer:
+    """An HTTP/1.1 server on loopback that answers every GET with ``status`` and ``body`` and
+    counts the connections it accepts and sees closed.
 
-    def __init__(self, status: int = 200, body: bytes = b'{"mode": "user"}') -> None:
+    ``keep_alive=False`` drops each connection after one answer without saying so, as a
+    server does when its keep-alive timeout runs out.
+    """
+
+    def __init__(
+        self, status: int = 200, body: bytes = b'{"mode": "user"}', *, keep_alive: bool = False
+    ) -> None:
         self.paths: list[str] = []
         self.headers: list[dict[str, str]] = []
+        self.accepted = 0
+        self.closed = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                outer.accepted += 1
+                super().setup()
+
+            def finish(self) -> None:
+                super().finish()
+                outer.closed += 1
 
             def do_GET(self) -> None:
                 outer.paths.append(self.path)
@@ -70,7 +77,7 @@ class FlakyServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-                self.close_connection = True  # stale keep-alive on the client side
+                self.close_connection = not keep_alive
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -85,19 +92,51 @@ class FlakyServer:
 
 
 @pytest.fixture
-def flaky() -> Iterator[FlakyServer]:
-    srv = FlakyServer()
+def flaky() -> Iterator[LocalServer]:
+    srv = LocalServer()
     try:
         yield srv
     finally:
         srv.close()
 
 
-def test_stale_keep_alive_is_retried_once(flaky: FlakyServer) -> None:
+@pytest.fixture
+def steady() -> Iterator[LocalServer]:
+    srv = LocalServer(body=b'{"mode": "user", "accounts": []}', keep_alive=True)
+    try:
+        yield srv
+    finally:
+        srv.close()
+
+
+def test_keep_alive_connection_is_reused(steady: LocalServer) -> None:
+    c = client.ServerClient(steady.url, "the-secret")
+    assert c.status()["mode"] == "user"
+    for _ in range(5):
+        assert c.accounts() == []
+    assert len(steady.paths) == 6 and steady.accepted == 1 and steady.closed == 0
+    c.close()  # the client hangs up its idle connection
+    wait_until(lambda: steady.closed == 1, 5, message="the idle connection stayed open")
+    assert c.status()["mode"] == "user" and steady.accepted == 2  # and opens a new one
+
+
+def test_keep_alive_with_the_real_server(server: JupyterServerProcess) -> None:
+    env = server.kernel_environment()
+    c = client.ServerClient(env[SERVER_URL_ENV], env[SERVER_SECRET_ENV])
+    try:
+        assert c.status()["mode"] == "user"
+        for _ in range(5):
+            assert isinstance(c.accounts(), list)
+    finally:
+        c.close()
+
+
+def test_stale_keep_alive_is_retried_once(flaky: LocalServer) -> None:
     c = client.ServerClient(flaky.url, "the-secret")
     for _ in range(3):
         assert c.status() == {"mode": "user"}
     assert flaky.paths == ["/some/base/jupyter-msal/status"] * 3
+    assert flaky.accepted == 3  # one new connection per call, the stale one retried once
     assert all(h["X-Jupyter-Msal-Secret"] == "the-secret" for h in flaky.headers)
 
 
@@ -136,7 +175,7 @@ def test_unix_socket_server(tmp_path: Any) -> None:
 
 
 def test_server_without_the_extension() -> None:
-    srv = FlakyServer(status=404, body=b"<html>404</html>")
+    srv = LocalServer(status=404, body=b"<html>404</html>")
     try:
         with pytest.raises(ServerUnavailable, match="has no jupyter-msal extension"):
             client.ServerClient(srv.url, "s").status()

@@ -16,11 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from kernel_helpers import ADA, STORAGE, JupyterServer, approve_when_pending
 
 import jupyter_msal
 from jupyter_msal.errors import SignInRequired
-from jupyter_msal.kernel.token import decode_jwt_claims
+from jupyter_msal.models import decode_jwt_claims
+from jupyter_msal.testing import DEFAULT_USERNAME as ADA
+from jupyter_msal.testing import EntraEmulator
+from jupyter_msal.testing.server import JupyterServerProcess
+
+STORAGE = "https://storage.azure.com/.default"
 
 CHALLENGE = {"access_token": {"nbf": {"essential": True, "value": "1700000000"}}}
 
@@ -28,7 +32,7 @@ CHALLENGE = {"access_token": {"nbf": {"essential": True, "value": "1700000000"}}
 class ProtectedApi:
     """Answers 200 to tokens the emulator issued; challenges once for ``CHALLENGE`` claims."""
 
-    def __init__(self, emulator: Any) -> None:
+    def __init__(self, emulator: EntraEmulator) -> None:
         self.emulator = emulator
         self.challenge = False
         self.seen: list[str] = []
@@ -81,7 +85,7 @@ class ProtectedApi:
 
 
 @pytest.fixture
-def protected(emulator: Any) -> Iterator[ProtectedApi]:
+def protected(emulator: EntraEmulator) -> Iterator[ProtectedApi]:
     api = ProtectedApi(emulator)
     try:
         yield api
@@ -90,11 +94,13 @@ def protected(emulator: Any) -> Iterator[ProtectedApi]:
 
 
 @pytest.fixture
-def signed_in(signed_out: JupyterServer, emulator: Any, in_process_client: Any) -> Any:
+def signed_in(
+    signed_out: JupyterServerProcess, emulator: EntraEmulator, in_process_client: Any
+) -> Any:
     """Ada is signed in; this process is a kernel of the server."""
-    approver = approve_when_pending(emulator)
+    approver = emulator.approve_next()
     account = jupyter_msal.login()
-    approver.join(5)
+    approver.wait(5)
     assert account.username == ADA
     emulator.reset_counts()
     return in_process_client
@@ -111,7 +117,7 @@ class RecordingCredential(jupyter_msal.Credential):
 
 
 def test_bearer_policy_with_claims_challenge(
-    signed_in: Any, emulator: Any, protected: ProtectedApi
+    signed_in: Any, emulator: EntraEmulator, protected: ProtectedApi
 ) -> None:
     from azure.core.pipeline import Pipeline
     from azure.core.pipeline.policies import BearerTokenCredentialPolicy
@@ -143,7 +149,7 @@ def test_bearer_policy_with_claims_challenge(
     assert decode_jwt_claims(retried)["claims_seen"] == CHALLENGE
 
 
-def test_get_token_shapes(signed_in: Any, emulator: Any) -> None:
+def test_get_token_shapes(signed_in: Any, emulator: EntraEmulator) -> None:
     from azure.core.credentials import AccessToken, AccessTokenInfo, SupportsTokenInfo
 
     credential = jupyter_msal.Credential()
@@ -167,7 +173,7 @@ def test_get_token_shapes(signed_in: Any, emulator: Any) -> None:
 
 
 def test_credential_errors_are_client_authentication_errors(
-    signed_in: Any, signed_out: JupyterServer
+    signed_in: Any, signed_out: JupyterServerProcess
 ) -> None:
     from azure.core.exceptions import ClientAuthenticationError
 
@@ -184,7 +190,7 @@ def test_credential_errors_are_client_authentication_errors(
 
 
 def test_chains_move_on_when_nobody_is_signed_in(
-    signed_out: JupyterServer, in_process_client: Any
+    signed_out: JupyterServerProcess, in_process_client: Any
 ) -> None:
     from azure.core.credentials import AccessToken
     from azure.identity import ChainedTokenCredential, CredentialUnavailableError
@@ -222,7 +228,7 @@ def test_async_credential(signed_in: Any) -> None:
 
 
 def test_bearer_auth_requests_and_httpx(
-    signed_in: Any, emulator: Any, protected: ProtectedApi
+    signed_in: Any, emulator: EntraEmulator, protected: ProtectedApi
 ) -> None:
     import httpx
     import requests

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import time
 from typing import Any
 
 import pytest
-from kernel_helpers import (
-    ADA,
-    GRAPH,
-    STORAGE,
-    JupyterServer,
-    approve_when_pending,
-    sha,
-    wait_for_new_code,
-)
+
+from jupyter_msal.testing import DEFAULT_USERNAME as ADA
+from jupyter_msal.testing import EntraEmulator, wait_until
+from jupyter_msal.testing.kernels import CellResult
+from jupyter_msal.testing.server import JupyterServerProcess
+
+STORAGE = "https://storage.azure.com/.default"
+GRAPH = "https://graph.microsoft.com/.default"
 
 
 @pytest.fixture(scope="module")
@@ -26,32 +25,35 @@ def server_extra_env() -> dict[str, str]:
     }
 
 
-def _issued(emulator: Any) -> set[str]:
-    return {sha(t) for t in emulator.issued_access_tokens}
+def _issued(emulator: EntraEmulator) -> set[str]:
+    """Fingerprints of the issued tokens, so kernels never print a token for a comparison."""
+    return {hashlib.sha256(t.encode()).hexdigest() for t in emulator.issued_access_tokens}
 
 
-def _no_token_shown(result: Any, emulator: Any) -> None:
+def _no_token_shown(result: CellResult, emulator: EntraEmulator) -> None:
     shown = result.text()
     for token in emulator.issued_access_tokens:
         assert token not in shown
 
 
-def test_sign_in_then_cached_then_force_refresh(signed_out: JupyterServer, emulator: Any) -> None:
+def test_sign_in_then_cached_then_force_refresh(
+    signed_out: JupyterServerProcess, emulator: EntraEmulator
+) -> None:
     server = signed_out
-    with server.kernel() as k:
+    with server.open_kernel() as k:
         k.ok("%load_ext jupyter_msal")
-        approver = approve_when_pending(emulator)
+        approver = emulator.approve_next()
         first = k.ok(f"tok = %msal_token {STORAGE}")
-        approver.join(5)
+        approver.wait(5)
 
         # The prompt was displayed with a display_id, showing link, code and copy button ...
         prompts = [o for o in first.outputs if o["type"] == "display_data"]
         assert len(prompts) == 1 and prompts[0]["display_id"]
         html = prompts[0]["data"]["text/html"]
-        assert approver.code in html and "/devicelogin" in html
+        assert approver.user_code in html and "/devicelogin" in html
         assert "execCommand('copy')" in html and "navigator.clipboard" in html
         assert "data-jmsal-remaining" in html
-        assert approver.code in prompts[0]["data"]["text/plain"]
+        assert approver.user_code in prompts[0]["data"]["text/plain"]
         # ... and then replaced by "Signed in as ..." in place.
         updates = [o for o in first.outputs if o["type"] == "update_display_data"]
         assert [u["display_id"] for u in updates] == [prompts[0]["display_id"]]
@@ -96,7 +98,7 @@ def test_sign_in_then_cached_then_force_refresh(signed_out: JupyterServer, emula
 
     # A new kernel's first call for a scope the server holds: no identity-provider request.
     emulator.reset_counts()
-    with server.kernel() as k2:
+    with server.open_kernel() as k2:
         out = k2.ok(
             "import jupyter_msal, sys\n"
             f"t = jupyter_msal.get_token({STORAGE!r}, sign_in=False)\n"
@@ -106,13 +108,15 @@ def test_sign_in_then_cached_then_force_refresh(signed_out: JupyterServer, emula
         assert sum(emulator.counts.values()) == 0
 
 
-def test_kernel_restart_keeps_sign_in(signed_out: JupyterServer, emulator: Any) -> None:
+def test_kernel_restart_keeps_sign_in(
+    signed_out: JupyterServerProcess, emulator: EntraEmulator
+) -> None:
     server = signed_out
-    with server.kernel() as k:
-        approver = approve_when_pending(emulator)
+    with server.open_kernel() as k:
+        approver = emulator.approve_next()
         k.ok(f"import jupyter_msal; t = jupyter_msal.get_token({GRAPH!r})")
-        approver.join(5)
-        server.restart(k)
+        approver.wait(5)
+        server.restart_kernel(k)
         emulator.reset_counts()
         assert k.eval("'t' in globals()") is False  # really a new process
         out = k.ok(
@@ -124,59 +128,55 @@ def test_kernel_restart_keeps_sign_in(signed_out: JupyterServer, emulator: Any) 
         assert emulator.counts["devicecode"] == 0 and emulator.counts["token"] == 0
 
 
-def test_interrupt_cancels_the_sign_in(signed_out: JupyterServer, emulator: Any) -> None:
+def _no_account_within(server: JupyterServerProcess, seconds: float) -> None:
+    """Fail as soon as an account shows up at ``server`` during the next ``seconds``."""
+    with pytest.raises(TimeoutError):
+        wait_until(
+            lambda: server.request("GET", "jupyter-msal/accounts")["accounts"], timeout=seconds
+        )
+
+
+def test_interrupt_cancels_the_sign_in_and_shows_one_line(
+    signed_out: JupyterServerProcess, emulator: EntraEmulator
+) -> None:
     server = signed_out
-    with server.kernel() as k:
+    with server.open_kernel() as k:
         k.ok("%load_ext jupyter_msal")
         known = set(emulator.pending_user_codes())
-        msg_id = k.client.execute(f"tok = %msal_token {STORAGE}")
-        code = wait_for_new_code(emulator, known)
-        time.sleep(0.5)  # the cell is now waiting in GET sign-ins/{id}?wait=...
-        server.interrupt(k)
-        reply = k.client.get_shell_msg(timeout=30)
-        assert reply["parent_header"]["msg_id"] == msg_id
-        assert reply["content"]["status"] == "error"
 
-        flows = server.request("GET", "jupyter-msal/sign-ins")["sign_ins"]
-        mine = [f for f in flows if f["user_code"] == code]
-        assert [f["state"] for f in mine] == ["cancelled"]
-        # Approving now is too late: nobody gets signed in. (The wait lets the server's poller
-        # notice the cancellation; see the note on flows.py in the hand-over.)
-        time.sleep(2)
-        emulator.approve(code, username=ADA)
-        time.sleep(1.5)
-        assert server.request("GET", "jupyter-msal/accounts")["accounts"] == []
+        def interrupt_at_the_prompt(output: dict[str, Any]) -> None:
+            if output["type"] == "display_data":  # the kernel now waits for the sign-in
+                server.interrupt_kernel(k)
 
-        # The cell showed one line, and the prompt was replaced.
-        later = k.execute("1")
-        assert later.status == "ok"
+        result = k.execute(f"tok = %msal_token {STORAGE}", on_output=interrupt_at_the_prompt)
 
-
-def test_interrupt_output_is_one_line(signed_out: JupyterServer, emulator: Any) -> None:
-    server = signed_out
-    with server.kernel() as k:
-        k.ok("%load_ext jupyter_msal")
-        import threading
-
-        known = set(emulator.pending_user_codes())
-
-        def interrupt_when_pending() -> None:
-            wait_for_new_code(emulator, known)
-            time.sleep(0.5)
-            server.interrupt(k)
-
-        threading.Thread(target=interrupt_when_pending, daemon=True).start()
-        result = k.execute(f"tok = %msal_token {STORAGE}")
+        # The cell showed the prompt, replaced it in place, and raised one line.
         assert result.status == "error"
-        (error,) = result.errors
+        assert [o["type"] for o in result.outputs] == [
+            "display_data",
+            "update_display_data",
+            "error",
+        ]
+        prompt, update, error = result.outputs
+        (code,) = [c for c in emulator.pending_user_codes() if c not in known]
+        assert code in prompt["data"]["text/plain"]
+        assert update["display_id"] == prompt["display_id"] is not None
+        assert update["data"]["text/plain"] == "Sign-in cancelled."
         assert error["traceback"] == [
             "\x1b[0;31mERROR:\x1b[0m Interrupted: the sign-in was cancelled."
         ]
-        updates = [o for o in result.outputs if o["type"] == "update_display_data"]
-        assert updates and updates[-1]["data"]["text/plain"] == "Sign-in cancelled."
+
+        # The sign-in was cancelled on the server; approving now is too late.
+        flows = server.request("GET", "jupyter-msal/sign-ins")["sign_ins"]
+        assert [f["state"] for f in flows if f["user_code"] == code] == ["cancelled"]
+        emulator.approve(code, username=ADA)
+        _no_account_within(server, emulator.device_code_interval + 1)
+
+        # The kernel is fine afterwards.
+        assert k.eval("'tok' in globals()") is False
 
 
-def _one_line_error(result: Any) -> str:
+def _one_line_error(result: CellResult) -> str:
     """The single line a failed cell showed (an ERROR: line or a UsageError)."""
     assert result.status == "error", result.outputs
     lines = []
@@ -189,9 +189,11 @@ def _one_line_error(result: Any) -> str:
     return lines[0]
 
 
-def test_bad_input_gives_one_line_errors(signed_out: JupyterServer, emulator: Any) -> None:
+def test_bad_input_gives_one_line_errors(
+    signed_out: JupyterServerProcess, emulator: EntraEmulator
+) -> None:
     server = signed_out
-    with server.kernel() as k:
+    with server.open_kernel() as k:
         k.ok("%load_ext jupyter_msal")
         line = _one_line_error(k.execute(f"%msal_token {STORAGE} --bogus"))
         assert line == (
@@ -249,16 +251,18 @@ def test_bad_input_gives_one_line_errors(signed_out: JupyterServer, emulator: An
         k.ok("%xmode Context")
 
 
-def test_accounts_login_logout_magics(signed_out: JupyterServer, emulator: Any) -> None:
+def test_accounts_login_logout_magics(
+    signed_out: JupyterServerProcess, emulator: EntraEmulator
+) -> None:
     server = signed_out
-    with server.kernel() as k:
+    with server.open_kernel() as k:
         k.ok("%load_ext jupyter_msal")
         assert k.ok("%msal_accounts").stdout.strip() == (
             "Nobody is signed in. Run %msal_login to sign in."
         )
-        approver = approve_when_pending(emulator, username="grace@contoso.com")
+        approver = emulator.approve_next("grace@contoso.com")
         login = k.ok("%msal_login --method device_code")
-        approver.join(5)
+        approver.wait(5)
         assert login.outputs[-1]["data"]["text/plain"] == "Signed in as grace@contoso.com."
 
         table = k.ok("%msal_accounts")
@@ -287,8 +291,8 @@ def test_accounts_login_logout_magics(signed_out: JupyterServer, emulator: Any) 
         assert err.status == "error"
 
 
-def test_help_is_argparse_style(server: JupyterServer) -> None:
-    with server.kernel() as k:
+def test_help_is_argparse_style(server: JupyterServerProcess) -> None:
+    with server.open_kernel() as k:
         k.ok("%load_ext jupyter_msal")
         doc = k.eval("get_ipython().find_line_magic('msal_token').__doc__")
         assert "%msal_token [-a ACCOUNT] [--force-refresh] [--claims CLAIMS]" in doc

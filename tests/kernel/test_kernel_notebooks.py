@@ -8,8 +8,13 @@ from typing import Any
 
 import nbformat
 import pytest
-from kernel_helpers import ADA, REPO, JupyterServer, base_env
 from nbclient import NotebookClient
+
+from jupyter_msal.testing import DEFAULT_USERNAME as ADA
+from jupyter_msal.testing import EntraEmulator
+from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
+
+REPO = Path(__file__).resolve().parents[2]
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SERVER_MODE = ["01-getting-started", "02-azure-sdk-credential", "03-login-widget"]
@@ -35,7 +40,7 @@ def _execute(path: Path, env: dict[str, str], cwd: Path) -> Any:
     return nb
 
 
-def _assert_no_token_shown(nb: Any, emulator: Any) -> str:
+def _assert_no_token_shown(nb: Any, emulator: EntraEmulator) -> str:
     everything = json.dumps(nb)  # every output, errors included, and widget state
     issued = emulator.issued_access_tokens
     assert issued
@@ -46,10 +51,10 @@ def _assert_no_token_shown(nb: Any, emulator: Any) -> str:
 
 @pytest.mark.parametrize("name", SERVER_MODE)
 def test_notebook_through_the_server(
-    name: str, signed_out: JupyterServer, emulator: Any, tmp_path: Path
+    name: str, signed_out: JupyterServerProcess, emulator: EntraEmulator, tmp_path: Path
 ) -> None:
     emulator.auto_approve = ADA
-    env = {**signed_out.env, **signed_out.kernel_env()}
+    env = {**signed_out.env, **signed_out.kernel_environment()}
     nb = _execute(REPO / "notebooks" / f"{name}.ipynb", env, tmp_path)
     everything = _assert_no_token_shown(nb, emulator)
     assert "<AccessToken for ada@contoso.com" in everything
@@ -57,9 +62,9 @@ def test_notebook_through_the_server(
         assert f"Signed in as {ADA}." in everything  # the prompt was shown, then replaced
 
 
-def test_direct_mode_notebook(emulator: Any, tmp_path: Path) -> None:
+def test_direct_mode_notebook(emulator: EntraEmulator, tmp_path: Path) -> None:
     emulator.auto_approve = ADA
-    env = base_env(emulator, tmp_path / "cache" / "token_cache.bin")
+    env = emulator_environment(emulator, tmp_path / "cache" / "token_cache.bin")
     nb = _execute(REPO / "notebooks" / "04-direct-mode.ipynb", env, tmp_path)
     everything = _assert_no_token_shown(nb, emulator)
     assert "'direct'" in everything

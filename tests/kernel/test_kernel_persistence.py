@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any
 
-from kernel_helpers import (
-    ADA,
-    STORAGE,
-    JupyterServer,
-    approve_when_pending,
-    base_env,
-    direct_kernel,
-    sha,
-)
+from jupyter_msal.testing import DEFAULT_USERNAME as ADA
+from jupyter_msal.testing import EntraEmulator
+from jupyter_msal.testing.kernels import direct_kernel
+from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
+
+STORAGE = "https://storage.azure.com/.default"
 
 
-def test_server_restart_keeps_sign_in(emulator: Any, tmp_path: Path) -> None:
-    env = base_env(emulator, tmp_path / "cache" / "token_cache.bin")
-    server = JupyterServer(env, tmp_path / "server").start()
+def sha(text: str) -> str:
+    """A token's fingerprint, so kernels never need to print tokens for tests to compare."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_server_restart_keeps_sign_in(emulator: EntraEmulator, tmp_path: Path) -> None:
+    env = emulator_environment(emulator, tmp_path / "cache" / "token_cache.bin")
+    server = JupyterServerProcess(env, tmp_path / "server").start()
     try:
-        with server.kernel() as k:
-            approver = approve_when_pending(emulator)
+        with server.open_kernel() as k:
+            approver = emulator.approve_next()
             k.ok(f"import jupyter_msal; t = jupyter_msal.get_token({STORAGE!r})")
-            approver.join(5)
+            approver.wait(5)
             first = k.eval("__import__('hashlib').sha256(str(t).encode()).hexdigest()")
     finally:
         server.stop()
@@ -31,7 +33,7 @@ def test_server_restart_keeps_sign_in(emulator: Any, tmp_path: Path) -> None:
     emulator.reset_counts()
     server.start()  # a new process, a new port, a new kernel secret
     try:
-        with server.kernel() as k:
+        with server.open_kernel() as k:
             out = k.ok(
                 "import jupyter_msal\n"
                 f"t = jupyter_msal.get_token({STORAGE!r}, sign_in=False)\n"
@@ -48,23 +50,23 @@ def test_server_restart_keeps_sign_in(emulator: Any, tmp_path: Path) -> None:
 
 
 def test_direct_mode_signs_in_with_printed_code_and_shares_the_cache(
-    emulator: Any, tmp_path: Path
+    emulator: EntraEmulator, tmp_path: Path
 ) -> None:
-    env = base_env(emulator, tmp_path / "shared" / "token_cache.bin")
+    env = emulator_environment(emulator, tmp_path / "shared" / "token_cache.bin")
     emulator.reset_counts()
     with direct_kernel(env, tmp_path) as k:
-        approver = approve_when_pending(emulator)
+        approver = emulator.approve_next()
         result = k.ok(
             "%load_ext jupyter_msal\n"
             "import sys, hashlib\n"
-            "from jupyter_msal.kernel.client import get_client\n"
+            "from jupyter_msal.client import get_client\n"
             f"tok = %msal_token {STORAGE}\n"
             "print('MODE', get_client().mode, 'msal' in sys.modules)\n"
             "print('SHA', hashlib.sha256(str(tok).encode()).hexdigest())"
         )
-        approver.join(5)
+        approver.wait(5)
         # The prompt printed as text: the identity provider's message, with the code.
-        assert f"enter the code {approver.code}" in result.stdout
+        assert f"enter the code {approver.user_code}" in result.stdout
         assert "(The code expires at" in result.stdout
         assert f"Signed in as {ADA}." in result.stdout
         assert not [o for o in result.outputs if o["type"] == "display_data"]
@@ -75,13 +77,13 @@ def test_direct_mode_signs_in_with_printed_code_and_shares_the_cache(
             assert token not in result.text()
 
         # A server started afterwards on the same configuration sees that sign-in.
-        server = JupyterServer(env, tmp_path / "server").start()
+        server = JupyterServerProcess(env, tmp_path / "server").start()
         try:
             emulator.reset_counts()
             assert [
                 a["username"] for a in server.request("GET", "jupyter-msal/accounts")["accounts"]
             ] == [ADA]
-            with server.kernel() as k2:
+            with server.open_kernel() as k2:
                 out = k2.ok(
                     "import jupyter_msal, hashlib\n"
                     f"t = jupyter_msal.get_token({STORAGE!r}, sign_in=False)\n"
@@ -91,17 +93,19 @@ def test_direct_mode_signs_in_with_printed_code_and_shares_the_cache(
             assert emulator.counts["devicecode"] == 0 and emulator.counts["token"] == 0
 
             # And a sign-out on the server is seen by the direct-mode kernel.
-            server.sign_out_all()
+            server.request("DELETE", "jupyter-msal/accounts")
             gone = k.execute("%msal_accounts")
             assert gone.stdout.strip() == "Nobody is signed in. Run %msal_login to sign in."
         finally:
             server.stop()
 
 
-def test_no_server_and_no_writable_cache_is_one_line(emulator: Any, tmp_path: Path) -> None:
+def test_no_server_and_no_writable_cache_is_one_line(
+    emulator: EntraEmulator, tmp_path: Path
+) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
-    env = base_env(emulator, blocker / "token_cache.bin")
+    env = emulator_environment(emulator, blocker / "token_cache.bin")
     with direct_kernel(env, tmp_path) as k:
         result = k.execute(f"%load_ext jupyter_msal\n%msal_token {STORAGE}")
         assert result.status == "error"

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from typing import Any
 
-from kernel_helpers import ADA, REPO, STORAGE, approve_when_pending
+from jupyter_msal.testing import DEFAULT_USERNAME as ADA
+from jupyter_msal.testing import EntraEmulator
+
+STORAGE = "https://storage.azure.com/.default"
 
 
 async def test_magics_in_a_kernel_of_jp_serverapp(
-    jp_fetch: Any, jp_serverapp: Any, msal_emulator: Any, monkeypatch: Any
+    jp_fetch: Any, jp_serverapp: Any, msal_emulator: EntraEmulator
 ) -> None:
-    # The kernel process must import this source tree (installed or not).
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
-    )
     response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))
     kernel_id = json.loads(response.body)["id"]
     kc = jp_serverapp.kernel_manager.get_kernel(kernel_id).client()
@@ -36,9 +34,9 @@ async def test_magics_in_a_kernel_of_jp_serverapp(
             )
             return reply["content"]["status"]
 
-        approver = approve_when_pending(msal_emulator)
+        approver = msal_emulator.approve_next()
         assert await run(f"%load_ext jupyter_msal\ntok = %msal_token {STORAGE}") == "ok"
-        approver.join(5)
+        approver.wait(5)
         updates = [m for m in outputs if m["msg_type"] == "update_display_data"]
         assert updates[-1]["content"]["data"]["text/plain"] == f"Signed in as {ADA}."
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from jupyter_msal import client
 from jupyter_msal.errors import BadRequest, SignInRequired
-from jupyter_msal.kernel import AccessToken, api, client, prompt
+from jupyter_msal.kernel import AccessToken, api, prompt
 from jupyter_msal.models import Account
 
 ADA = Account("uid.utid", "ada@contoso.com", "utid", "login.example", "https://login.example/org")

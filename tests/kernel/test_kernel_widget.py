@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import ipywidgets
-from kernel_helpers import ADA, JupyterServer, approve_when_pending, wait_for_new_code
 
 import jupyter_msal
 from jupyter_msal.client import ServerClient
 from jupyter_msal.models import Account
-
-
-def _until(predicate: Any, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
+from jupyter_msal.testing import DEFAULT_USERNAME as ADA
+from jupyter_msal.testing import EntraEmulator
+from jupyter_msal.testing.server import JupyterServerProcess as JupyterServer
 
 
 def _shown(widget: Any) -> list[Any]:
@@ -52,7 +46,7 @@ def _button(widget: Any, description: str) -> Any:
 
 
 def test_signed_out_prompt_signed_in_and_sign_out(
-    signed_out: JupyterServer, emulator: Any, in_process_client: Any
+    signed_out: JupyterServer, emulator: EntraEmulator, in_process_client: Any
 ) -> None:
     w = jupyter_msal.LoginWidget(poll_interval=0.2)
     seen: list[Any] = []
@@ -66,7 +60,7 @@ def test_signed_out_prompt_signed_in_and_sign_out(
     known = set(emulator.pending_user_codes())
     sign_in.click()
     assert w.state == "prompt"
-    code = wait_for_new_code(emulator, known)
+    code = emulator.wait_for_user_code(30, exclude=known)
     shown = _text(w)
     assert code in shown and "execCommand('copy')" in shown
     assert "<script>" not in shown  # the widget counts down from the kernel
@@ -98,12 +92,12 @@ def test_signed_out_prompt_signed_in_and_sign_out(
 
 
 def test_declined_sign_in_is_an_error_in_words(
-    signed_out: JupyterServer, emulator: Any, in_process_client: Any
+    signed_out: JupyterServer, emulator: EntraEmulator, in_process_client: Any
 ) -> None:
     w = jupyter_msal.LoginWidget(poll_interval=0.2)
     known = set(emulator.pending_user_codes())
     w.sign_in()
-    emulator.decline(wait_for_new_code(emulator, known))
+    emulator.decline(emulator.wait_for_user_code(30, exclude=known))
     assert w.wait(15) == "error"
     assert w.error.startswith("The sign-in was declined.")
     assert "The sign-in was declined." in _text(w)
@@ -111,11 +105,13 @@ def test_declined_sign_in_is_an_error_in_words(
     assert w.account is None
 
 
-def test_cancel_button(signed_out: JupyterServer, emulator: Any, in_process_client: Any) -> None:
+def test_cancel_button(
+    signed_out: JupyterServer, emulator: EntraEmulator, in_process_client: Any
+) -> None:
     w = jupyter_msal.LoginWidget(poll_interval=0.2)
     known = set(emulator.pending_user_codes())
     w.sign_in()
-    code = wait_for_new_code(emulator, known)
+    code = emulator.wait_for_user_code(30, exclude=known)
     _button(w, "Cancel").click()
     assert w.state == "cancelled" and w.wait(1) == "cancelled"
     assert "Sign-in cancelled." in _text(w) and "Cancel" not in _text(w)
@@ -123,20 +119,20 @@ def test_cancel_button(signed_out: JupyterServer, emulator: Any, in_process_clie
     assert [f["state"] for f in flows if f["user_code"] == code] == ["cancelled"]
 
     # Signing in again after a cancel works.
-    approver = approve_when_pending(emulator)
+    approval = emulator.approve_next()
     w.sign_in()
     assert w.wait(15) == "signed_in" and w.username == ADA
-    approver.join(5)
+    approval.wait(5)
 
 
 def test_refresh_sees_sign_ins_from_elsewhere(
-    signed_out: JupyterServer, emulator: Any, in_process_client: Any
+    signed_out: JupyterServer, emulator: EntraEmulator, in_process_client: Any
 ) -> None:
     w = jupyter_msal.LoginWidget()
     assert w.state == "signed_out"
-    approver = approve_when_pending(emulator, username="grace@contoso.com")
+    approval = emulator.approve_next("grace@contoso.com")
     jupyter_msal.login()  # e.g. from another cell, a terminal or the JupyterLab UI
-    approver.join(5)
+    approval.wait(5)
     w.refresh()
     assert w.state == "signed_in" and w.username == "grace@contoso.com"
     removed = w.sign_out("grace@contoso.com")

@@ -1,0 +1,201 @@
+"""How the Entra ID emulator mints token responses, and the documents it publishes.
+
+Every grant ends in :meth:`TokenMinting.issue_user_tokens` (device code, refresh token,
+authorization code) or :meth:`TokenMinting.issue_app_token` (client credentials). Callers hold
+the state lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from ._emulator_core import EmulatorCore
+from ._emulator_documents import instance_metadata, openid_configuration
+from ._emulator_records import RefreshGrant
+from ._emulator_tokens import (
+    EmulatorGrantError,
+    ScopeGrant,
+    b64url,
+    entra_error_body,
+    now_s,
+    oid_for,
+)
+
+__all__ = ["TokenMinting"]
+
+_ID_TOKEN_LIFETIME = 3600
+
+
+def _claims_markers(claims: str | None) -> dict[str, Any]:
+    """Access-token claims that show a ``claims`` request parameter reached the emulator."""
+    if not claims:
+        return {}
+    try:
+        parsed = json.loads(claims)
+    except ValueError:
+        return {"claims_seen": claims}
+    markers: dict[str, Any] = {"claims_seen": parsed}
+    access = parsed.get("access_token") if isinstance(parsed, dict) else None
+    xms = access.get("xms_cc") if isinstance(access, dict) else None
+    if isinstance(xms, dict) and xms.get("values"):
+        markers["xms_cc"] = xms["values"]
+    return markers
+
+
+class TokenMinting(EmulatorCore):
+    """Signed access, refresh and ID tokens; discovery documents; Entra-shaped error bodies."""
+
+    # ------------------------------------------------------------ documents
+    def openid_configuration(self, tenant: str) -> dict[str, Any]:
+        """The OpenID Connect discovery document of ``tenant``."""
+        return openid_configuration(self.url, tenant, self.default_tenant_id)
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set that verifies the emulator's tokens."""
+        return self._signer.jwks()
+
+    def instance_metadata(self, tenant: str) -> dict[str, Any]:
+        """An instance discovery answer, for apps given ``instance_discovery=<emulator URL>``."""
+        return instance_metadata(self.url, tenant)
+
+    def error_body(self, exc: EmulatorGrantError, correlation_id: str | None) -> dict[str, Any]:
+        """The JSON body for a protocol error."""
+        return entra_error_body(
+            exc.error,
+            exc.code,
+            exc.description,
+            base_url=self.url,
+            correlation_id=correlation_id,
+            extra=exc.extra,
+        )
+
+    # ------------------------------------------------------------------ tokens
+    def _response_scope(self, grant: ScopeGrant) -> str:
+        scopes = grant.response_scopes
+        if self.expand_default_scope:
+            scopes = tuple(s for s in scopes if not s.endswith("/.default"))
+        return " ".join(scopes)
+
+    def issue_user_tokens(
+        self,
+        *,
+        client_id: str,
+        grant: ScopeGrant,
+        username: str,
+        tenant_id: str,
+        auth_time: int,
+        claims: str | None = None,
+        nonce: str | None = None,
+        want_client_info: bool = False,
+    ) -> dict[str, Any]:
+        """A token response for ``username``: an access token, plus a refresh token when
+        ``offline_access`` was asked for and an ID token when ``openid`` was."""
+        user = self._ensure_user(username)
+        now = now_s()
+        lifetime = int(self.access_token_lifetime)
+        issuer = f"{self.url}/{tenant_id}/v2.0"
+        subject = b64url(hashlib.sha256(f"{user['oid']}|{client_id}".encode()).digest()[:24])
+        access_payload: dict[str, Any] = {
+            "aud": grant.resource,
+            "iss": issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "aio": secrets.token_urlsafe(12),
+            "azp": client_id,
+            "appid": client_id,
+            "idtyp": "user",
+            "name": user["name"],
+            "oid": user["oid"],
+            "preferred_username": username,
+            "upn": username,
+            "scp": " ".join(grant.scp),
+            "sub": subject,
+            "tid": tenant_id,
+            "uti": secrets.token_urlsafe(16),
+            "ver": "2.0",
+            **_claims_markers(claims),
+        }
+        access_token = self._signer.sign(access_payload)
+        response: dict[str, Any] = {
+            "token_type": "Bearer",
+            "scope": self._response_scope(grant),
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": access_token,
+        }
+        if self.refresh_in is not None:
+            response["refresh_in"] = int(self.refresh_in)
+        self._issued_access.append(access_token)
+        if grant.offline_access:
+            refresh_token = "1.emu." + secrets.token_urlsafe(48)
+            self._refresh_tokens[refresh_token] = RefreshGrant(
+                username=username, client_id=client_id, tenant_id=tenant_id, auth_time=auth_time
+            )
+            self._issued_refresh.append(refresh_token)
+            response["refresh_token"] = refresh_token
+        if grant.openid:
+            id_payload: dict[str, Any] = {
+                "aud": client_id,
+                "iss": issuer,
+                "iat": now,
+                "nbf": now,
+                "exp": now + _ID_TOKEN_LIFETIME,
+                "auth_time": auth_time,
+                "name": user["name"],
+                "oid": user["oid"],
+                "preferred_username": username,
+                "sub": subject,
+                "tid": tenant_id,
+                "uti": secrets.token_urlsafe(16),
+                "ver": "2.0",
+            }
+            if nonce:
+                id_payload["nonce"] = nonce
+            id_token = self._signer.sign(id_payload)
+            self._issued_id.append(id_token)
+            response["id_token"] = id_token
+        if want_client_info:
+            response["client_info"] = self.client_info(username)
+        return response
+
+    def client_info(self, username: str) -> str:
+        """The base64url ``client_info`` of ``username``: ``{"uid": oid, "utid": tenant}``."""
+        user = self._ensure_user(username)
+        return b64url(json.dumps({"uid": user["oid"], "utid": user["tenant_id"]}))
+
+    def issue_app_token(
+        self, client_id: str, grant: ScopeGrant, tenant_id: str, claims: str | None
+    ) -> dict[str, Any]:
+        """An app-only token response (client credentials): no refresh token, no ID token."""
+        now = now_s()
+        lifetime = int(self.access_token_lifetime)
+        sp_oid = oid_for(f"app:{client_id}")
+        payload: dict[str, Any] = {
+            "aud": grant.resource,
+            "iss": f"{self.url}/{tenant_id}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "azp": client_id,
+            "appid": client_id,
+            "idtyp": "app",
+            "oid": sp_oid,
+            "roles": [],
+            "sub": sp_oid,
+            "tid": tenant_id,
+            "uti": secrets.token_urlsafe(16),
+            "ver": "2.0",
+            **_claims_markers(claims),
+        }
+        access_token = self._signer.sign(payload)
+        self._issued_access.append(access_token)
+        return {
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": access_token,
+        }
