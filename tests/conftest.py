@@ -6,7 +6,9 @@ The emulator fixtures (``msal_emulator`` ...) come from jupyter-msal's own pytes
   fresh emulator with a throwaway cache; the server and the kernels it starts inherit them.
 * ``jp_server_config``: pytest-jupyter's server config with the extension enabled.
 * ``msal_app`` / ``msal_service``: the loaded extension app and its TokenService.
-* ``api``: a small async client for ``jupyter-msal/...`` on the pytest-jupyter server;
+* ``api``: a small async client for ``jupyter-msal/...`` on the pytest-jupyter server; every
+  JSON answer it receives must be one the served OpenAPI document describes (status code and
+  schema), so the document cannot drift from the code;
   ``sign_in``: a device-code sign-in through it, approved at the emulator.
 * ``subprocess_env`` / ``start_server``: the same settings for subprocesses (the CLI, direct
   mode), and Jupyter servers in subprocesses, stopped after the test.
@@ -21,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_msal.server.openapi import openapi_document
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
 from jupyter_msal.testing.server import HTTP_TIMEOUT, JupyterServerProcess, emulator_environment
 
@@ -109,6 +112,35 @@ def msal_service(msal_app: Any) -> Any:
     return msal_app.service
 
 
+def _operation(doc: dict[str, Any], method: str, path: str) -> dict[str, Any] | None:
+    """The OpenAPI operation a request for ``path`` (below ``jupyter-msal/``) is answered by."""
+    segments = path.split("?")[0].strip("/").split("/")
+    for template, item in doc["paths"].items():
+        parts = template.strip("/").split("/")
+        if len(parts) == len(segments) and all(
+            p == s or (p.startswith("{") and p.endswith("}"))
+            for p, s in zip(parts, segments, strict=True)
+        ):
+            return item.get(method.lower())
+    return None
+
+
+def check_against_openapi(method: str, path: str, status: int, body: Any) -> None:
+    """Fail unless the answer is one the served OpenAPI document describes, schema and all."""
+    import jsonschema
+
+    doc = openapi_document()
+    operation = _operation(doc, method, path)
+    if operation is None or not isinstance(body, dict):
+        return  # not an operation of the API, or not a JSON answer (checked by the caller)
+    responses = operation["responses"]
+    assert str(status) in responses, (
+        f"{method} {path} answered {status}, which openapi.json does not document: {body!r}"
+    )
+    schema = responses[str(status)]["content"]["application/json"]["schema"]
+    jsonschema.validate(body, {**schema, "components": doc["components"]})
+
+
 Api = Callable[..., Awaitable[tuple[int, Any]]]
 
 
@@ -147,6 +179,7 @@ def api(jp_fetch: Any, msal_app: Any) -> Api:
             data = json.loads(text) if text else None
         except ValueError:
             data = text
+        check_against_openapi(method, path, response.code, data)
         return response.code, data
 
     return call

@@ -41,6 +41,7 @@ _FLOW_PROPERTIES: dict[str, Any] = {
     "state": {"type": "string", "enum": [s.value for s in FlowState]},
     "user_code": {"type": ["string", "null"]},
     "verification_uri": {"type": ["string", "null"]},
+    "sign_in_url": {"type": ["string", "null"]},
     "message": {"type": ["string", "null"]},
     "expires_on": {"type": ["integer", "null"]},
     "created_on": {"type": "integer"},
@@ -263,8 +264,30 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                     "responses": {"200": _json("SignIn"), **_errors(403, 404)},
                 },
             },
+            "/sign-ins/{flow_id}/response": {
+                "parameters": [_FLOW_PARAM],
+                "post": {
+                    "summary": "Complete an authorization-code sign-in with the address the "
+                    "browser ended on (state-checked, one use)",
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["url"],
+                            "properties": {"url": {"type": "string", "minLength": 1}},
+                        }
+                    ),
+                    "responses": {
+                        "200": _json("SignIn"),
+                        **_errors(400, 403, 404, 409, 413, 502, 504),
+                    },
+                }
+            },
             "/openapi.json": {
-                "get": {"summary": "This document", "responses": {"200": _json({"type": "object"})}}
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": _json({"type": "object"}), **_errors(403)},
+                }
             },
         },
     }
