@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,28 @@ async def test_user_mode_region_is_reported_as_not_applicable(
     assert body["region"]["applies"] is False
     assert "has no effect" in body["region"]["note"]
     assert any("has no effect" in w for w in body["warnings"])
+
+
+def test_the_server_reads_jupyter_msal_config_files(
+    start_server: Any, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``jupyter_msal_config.py`` in the config folder reaches the server's settings, and
+    ``jupyter_server_config`` wins over it, as for every Jupyter extension."""
+    config = tmp_path / "server" / "config"
+    config.mkdir(parents=True)
+    (config / "jupyter_msal_config.py").write_text(
+        "c.JupyterMsal.default_scopes = ['https://storage.azure.com/.default']\n"
+        "c.JupyterMsal.max_pending_sign_ins = 3\n"
+    )
+    server = start_server()
+    extra = config / "jupyter_server_config.json"
+    status = server.request("GET", "jupyter-msal/status")
+    assert status["config"]["default_scopes"] == ["https://storage.azure.com/.default"]
+    assert status["config"]["max_pending_sign_ins"] == 3
+    server.stop()
+
+    settings = {**json.loads(extra.read_text()), "JupyterMsal": {"max_pending_sign_ins": 5}}
+    extra.write_text(json.dumps(settings))
+    status = server.start().request("GET", "jupyter-msal/status")
+    assert status["config"]["max_pending_sign_ins"] == 5
+    assert status["config"]["default_scopes"] == ["https://storage.azure.com/.default"]
