@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jupyter_msal.client import ServerClient
 from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,8 +48,8 @@ class Server(JupyterServerProcess):
         self.start()
 
     def sign_in(self) -> None:
-        flow = self.wait_for_sign_in(self.request("POST", "jupyter-msal/sign-ins", {}))
-        assert flow["state"] == "succeeded", flow
+        client = ServerClient(self.url, jupyter_token=self.token)
+        client.wait_for_sign_in(client.start_sign_in())
 
     def kernel(self, kid: str | None = None) -> Any:
         from jupyter_client import BlockingKernelClient

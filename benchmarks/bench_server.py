@@ -34,6 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from jupyter_msal.client import ServerClient
 from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -224,13 +225,9 @@ def make_server(
 
 def sign_in(server: Any) -> dict[str, Any]:
     """A device-code sign-in through the REST API (the emulator auto-approves)."""
-    flow = server.wait_for_sign_in(
-        server.request(
-            "POST", "jupyter-msal/sign-ins", {"method": "device_code", "scopes": [STORAGE]}
-        )
-    )
-    if flow["state"] != "succeeded":
-        raise RuntimeError(f"sign-in did not succeed: {flow}")
+    client = ServerClient(server.url, jupyter_token=server.token)
+    flow = client.start_sign_in("device_code", [STORAGE])
+    client.wait_for_sign_in(flow)  # raises the typed error when it did not succeed
     return flow
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .config import JupyterMsal
-from .errors import BadRequest, NotFound, SignInRequired
+from .errors import AccountNotNamed, BadRequest, NotFound, SignInRequired
 from .models import Account
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class AccountStore:
         The account's refresh token is gone from the cache file when this returns.
         """
         if account is None and not all_accounts:
-            raise BadRequest("Name the account to sign out, or sign out of all accounts.")
+            raise AccountNotNamed()
         targets = [
             raw for raw in self.raw() if all_accounts or self.to_account(raw).matches(account or "")
         ]

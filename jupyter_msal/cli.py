@@ -24,7 +24,7 @@ from jupyter_core.application import NoStart, base_aliases, base_flags
 from traitlets import Bool, Enum, Int, List, Unicode
 
 from .config_files import JupyterMsalConfigApp
-from .errors import BadRequest, JupyterMsalError, SignInRequired
+from .errors import AccountNotNamed, BadRequest, JupyterMsalError, SignInRequired
 
 __all__ = ["MsalApp", "main"]
 
@@ -313,7 +313,7 @@ class MsalLogoutApp(_ClientApp):
         """Sign out of the account named, or of all with ``--all``."""
         account = self.extra_args[0] if self.extra_args else None
         if not self.all_accounts and not account:
-            raise BadRequest("Name the account to sign out of, or pass --all.")
+            raise AccountNotNamed("Name the account to sign out of, or pass --all.")
         removed = self.client().sign_out(account, all_accounts=self.all_accounts)
         for a in removed:
             sys.stderr.write(f"Signed out {a.username}.\n")

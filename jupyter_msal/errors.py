@@ -9,8 +9,10 @@ The tree::
     JupyterMsalError
     ├── ConfigError                      a setting has an invalid value (names the setting)
     ├── CacheError                       the token cache cannot be used as configured
+    │   └── CacheLocked                  another process has held the cache's lock too long
     ├── BadRequest                       malformed input from a client
-    │   └── BodyTooLarge
+    │   ├── BodyTooLarge
+    │   └── AccountNotNamed              a sign-out that names no account (and not "all")
     ├── TooManySignIns                   too many sign-ins are waiting for the user
     ├── Forbidden                        authenticated but not allowed (browsers asking for tokens)
     │   └── ScopeNotAllowed              the admin policy ``allowed_scopes`` forbids a scope
@@ -23,7 +25,8 @@ The tree::
     │   │   └── SignInTimedOut           nobody completed it within the caller's timeout
     │   └── SignInCancelled
     ├── IdentityProviderError            the identity provider answered with an error or garbage
-    │   └── IdentityProviderUnreachable  it timed out or refused the connection
+    │   ├── IdentityProviderUnreachable  it timed out or refused the connection
+    │   └── IdentityProviderUnavailable  it answered 429/5xx, or msal replays such an answer
     └── ServerUnavailable                (kernel side) the Jupyter server cannot be reached
 
 This module imports nothing heavy: kernels import it to rebuild errors from REST answers.
@@ -37,13 +40,16 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AADSTS_HINTS",
+    "AccountNotNamed",
     "BadRequest",
     "BodyTooLarge",
     "BrokerUnavailable",
     "CacheError",
+    "CacheLocked",
     "ConfigError",
     "Forbidden",
     "IdentityProviderError",
+    "IdentityProviderUnavailable",
     "IdentityProviderUnreachable",
     "JupyterMsalError",
     "NotFound",
@@ -145,6 +151,19 @@ class CacheError(JupyterMsalError):
     code = "cache_error"
 
 
+class CacheLocked(CacheError):
+    """Another process held the token cache's lock for longer than this one waits for it.
+
+    ``retry_after`` (seconds) says when trying again makes sense.
+    """
+
+    code = "cache_locked"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kw: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kw)
+        self.retry_after = retry_after
+
+
 class BadRequest(JupyterMsalError, ValueError):
     """A client sent input that cannot be used; the message says what to fix."""
 
@@ -155,6 +174,19 @@ class BodyTooLarge(BadRequest):
     """A request body is larger than the API accepts."""
 
     code = "body_too_large"
+
+
+class AccountNotNamed(BadRequest):
+    """A sign-out must name the account, or ask for all of them."""
+
+    code = "account_not_named"
+
+    def __init__(
+        self,
+        message: str = "Name the account to sign out, or sign out of all accounts.",
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
 
 
 class TooManySignIns(JupyterMsalError):
@@ -249,6 +281,29 @@ class IdentityProviderUnreachable(IdentityProviderError):
     """The identity provider did not answer in time, or refused the connection."""
 
     code = "identity_provider_unreachable"
+
+
+class IdentityProviderUnavailable(IdentityProviderError):
+    """The identity provider is overloaded or failing (HTTP 429 or 5xx), now or moments ago.
+
+    ``retry_after`` is the number of seconds after which a new request may reach it.
+    ``replayed`` is True when no request was sent: msal answered from its throttle, replaying
+    an earlier 429/5xx until that time has passed.
+    """
+
+    code = "identity_provider_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int | None = None,
+        replayed: bool = False,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, replayed=replayed, **kw)
+        self.retry_after = retry_after
+        self.replayed = bool(replayed)
 
 
 class ServerUnavailable(JupyterMsalError):

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from jupyter_msal.client import ServerClient
 from jupyter_msal.constants import SERVER_SECRET_ENV
 from jupyter_msal.testing import EntraEmulator
 
@@ -29,9 +30,10 @@ def test_fuzz_api_from_openapi(
 ) -> None:
     server = start_server()
     # One signed-in account, so token requests reach msal rather than stopping early.
-    flow = server.request("POST", "jupyter-msal/sign-ins", {})
+    client = ServerClient(server.url, jupyter_token=server.token)
+    flow = client.start_sign_in()
     msal_emulator.approve(flow["user_code"])
-    assert server.wait_for_sign_in(flow)["state"] == "succeeded"
+    assert client.wait_for_sign_in(flow).username == "ada@contoso.com"
     msal_emulator.auto_approve = "ada@contoso.com"
     secret = server.kernel_environment()[SERVER_SECRET_ENV]
     operations = _operations(server)

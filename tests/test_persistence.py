@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from jupyter_msal.testing import EntraEmulator
+from jupyter_msal.client import ServerClient
+from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
 from jupyter_msal.testing.server import JupyterServerProcess
 
 STORAGE = "https://storage.azure.com/.default"
@@ -23,9 +24,10 @@ STORAGE = "https://storage.azure.com/.default"
 
 def sign_in(server: JupyterServerProcess, emulator: EntraEmulator) -> None:
     """A device-code sign-in through ``server``, approved at the emulator at once."""
-    flow = server.request("POST", "jupyter-msal/sign-ins", {})
+    client = ServerClient(server.url, jupyter_token=server.token)
+    flow = client.start_sign_in()
     emulator.approve(flow["user_code"])
-    assert server.wait_for_sign_in(flow)["state"] == "succeeded"
+    assert client.wait_for_sign_in(flow).username == DEFAULT_USERNAME
 
 
 def test_cache_survives_server_restart(

@@ -20,11 +20,7 @@ from ..errors import (
 )
 from ..models import AccessToken, Account, FlowState
 
-#: What a sign-out that names nobody is told.
-SIGN_OUT_WHOM = "Name the account to sign out of, or sign out of all accounts."
-
 __all__ = [
-    "SIGN_OUT_WHOM",
     "WAIT_CHUNK",
     "Client",
     "SignInInterrupted",

@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from ..constants import API_PATH, SECRET_HEADER, SERVER_URL_ENV
-from ..errors import BadRequest, ServerUnavailable, error_from_dict
+from ..errors import AccountNotNamed, ServerUnavailable, error_from_dict
 from ..models import AccessToken, Account
-from .base import SIGN_OUT_WHOM, SignInWaiting
+from .base import SignInWaiting
 
 __all__ = ["ServerClient"]
 
@@ -202,7 +202,7 @@ class ServerClient(SignInWaiting):
         elif account:
             doc = self.request("DELETE", "accounts/" + quote(account, safe=""))
         else:
-            raise BadRequest(SIGN_OUT_WHOM)
+            raise AccountNotNamed()
         return [Account.from_dict(a) for a in doc.get("removed", [])]
 
     def start_sign_in(

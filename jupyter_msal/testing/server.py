@@ -6,9 +6,10 @@ For offline tests and benchmarks of your own (ours use it too)::
         env = emulator_environment(emu, tmp_path / "cache.bin")
         server = JupyterServerProcess(env, tmp_path / "server").start()
         try:
-            flow = server.request("POST", "jupyter-msal/sign-ins", {})
+            client = ServerClient(server.url, jupyter_token=server.token)  # jupyter_msal.client
+            flow = client.start_sign_in()
             emu.approve(flow["user_code"])
-            server.wait_for_sign_in(flow)
+            client.wait_for_sign_in(flow)
             with server.open_kernel() as kernel:   # inherits the server's environment
                 kernel.ok("%load_ext jupyter_msal")
         finally:
@@ -26,7 +27,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -181,13 +181,6 @@ class JupyterServerProcess:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback
             raw = resp.read()
         return json.loads(raw) if raw else None
-
-    def wait_for_sign_in(self, flow: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
-        """Long-poll a sign-in until it is no longer pending; returns the final FLOW."""
-        deadline = time.monotonic() + timeout
-        while flow["state"] == "pending" and time.monotonic() < deadline:
-            flow = self.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
-        return flow
 
     @contextmanager
     def open_kernel(self, kernel_name: str = "python3") -> Iterator[Kernel]:
