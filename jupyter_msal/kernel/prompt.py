@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from .browser_prompt import render_browser_html, render_browser_text
+
 __all__ = [
     "COPY_BUTTON_JS",
     "SignInPrompt",
@@ -57,6 +59,11 @@ _COUNTDOWN_JS = """<script>
 </script>"""
 
 
+#: JupyterLab resets the look of links outside rendered Markdown and HTML outputs (the
+#: ipywidgets HTML widget among them): say it is a link wherever the prompt is shown.
+_LINK_STYLE = "color:var(--jp-content-link-color,#1976d2);text-decoration:underline;cursor:pointer"
+
+
 def format_remaining(seconds: float) -> str:
     """``"14:59"`` for 899 s; ``"expired"`` at or below zero."""
     s = round(seconds)
@@ -92,6 +99,8 @@ def render_html(
     does not run scripts; the widget counts down from the kernel instead).
     """
     element_id = element_id or f"jupyter-msal-{uuid.uuid4().hex[:12]}"
+    if flow.get("sign_in_url"):
+        return render_browser_html(flow, element_id=element_id)
     remaining = max(0.0, float(flow.get("expires_on") or 0) - time.time())
     url = _safe_url(flow.get("verification_uri"))
     user_code = str(flow.get("user_code") or "")
@@ -103,7 +112,8 @@ def render_html(
         link = html.escape(url, quote=True)
         parts.append(
             "<div><b>Sign in to Microsoft Entra ID:</b> open "
-            f'<a href="{link}" target="_blank" rel="noopener noreferrer">{html.escape(url)}</a>'
+            f'<a href="{link}" target="_blank" rel="noopener noreferrer" style="{_LINK_STYLE}">'
+            f"{html.escape(url)}</a>"
             " and enter this code:</div>"
         )
         parts.append(f'<div style="margin:6px 0">{render_code_html(user_code)}</div>')
@@ -124,6 +134,8 @@ def render_html(
 
 def render_text(flow: Mapping[str, Any]) -> str:
     """The plain-text prompt: the identity provider's message and when the code expires."""
+    if flow.get("sign_in_url"):
+        return render_browser_text(flow)
     message = str(flow.get("message") or "")
     if not message:
         url, code = flow.get("verification_uri"), flow.get("user_code")
@@ -189,6 +201,20 @@ class SignInPrompt:
             self._handle = display(bundle, display_id=True)
         else:
             print(render_text(self.flow), flush=True)
+
+    def update(self, flow: Mapping[str, Any]) -> None:
+        """Show ``flow`` instead when it moved to a new step (e.g. on to the browser)."""
+        flow = dict(flow)
+        fields = ("method", "sign_in_url", "user_code")
+        if all(flow.get(k) == self.flow.get(k) for k in fields):
+            return
+        self.flow = flow
+        if flow.get("state") != "pending":
+            return
+        if self._handle is not None:
+            self._handle.update(_Bundle(render_html(flow), render_text(flow)))
+        else:
+            print(render_text(flow), flush=True)
 
     def finish(self, text: str, *, ok: bool = True) -> None:
         """Replace the prompt by ``text`` (e.g. ``"Signed in as ada@contoso.com."``)."""

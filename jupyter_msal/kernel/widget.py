@@ -218,6 +218,8 @@ class LoginWidget(widgets.VBox):
         def on_update(flow: dict[str, Any]) -> None:
             with self._lock:
                 if self.flow.get("id") == flow_id and self.state == "prompt":
+                    if flow.get("sign_in_url") != self.flow.get("sign_in_url"):  # a new step
+                        self._prompt_html.value = render_html(flow, countdown=False)
                     self.flow = flow
                     self._update_countdown(flow)
 

@@ -92,6 +92,7 @@ class EntraEmulator(EmulatorConnections):
         self._stop_event: asyncio.Event | None = None
         self._tmpdir: str | None = None
         self._ca_pem: bytes | None = None
+        self._ca: Any = None
         self._plain_page = plain_http_sign_in_page
         self._page_port: int | None = None
 
@@ -120,6 +121,7 @@ class EntraEmulator(EmulatorConnections):
             self._tmpdir = tempfile.mkdtemp(prefix="jupyter-msal-emulator-")
             ca.cert_pem.write_to_path(str(Path(self._tmpdir, "ca.pem")))
             self._ca_pem = ca.cert_pem.bytes()
+            self._ca = ca
             ready = threading.Event()
             failure: list[BaseException] = []
             self._thread = threading.Thread(
@@ -204,7 +206,28 @@ class EntraEmulator(EmulatorConnections):
             return f"http://{host}:{self._page_port}/devicelogin"
         return super().device_login_url
 
+    def issue_certificate(
+        self, directory: str | os.PathLike[str], *hosts: str
+    ) -> tuple[Path, Path]:
+        """A server certificate for ``hosts`` (loopback by default) from the emulator's CA.
+
+        Writes ``cert.pem`` and ``key.pem`` (0600) into ``directory``; returns their paths.
+        For emulators of Azure services (Azurite) that clients trusting :attr:`ca_bundle_path`
+        reach over HTTPS.
+        """
+        if self._ca is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        issued = self._ca.issue_cert(*(hosts or _CERT_HOSTS))
+        cert, key = folder / "cert.pem", folder / "key.pem"
+        issued.cert_chain_pems[0].write_to_path(str(cert))
+        key.touch(mode=0o600)
+        issued.private_key_pem.write_to_path(str(key))
+        return cert, key
+
     def _cleanup(self) -> None:
+        self._ca = None
         self._page_port = None
         self._thread = None
         self._loop = None

@@ -64,6 +64,26 @@ describe('SignInBody', () => {
     body.dispose();
   });
 
+  it("shows the server's reason for not using the broker, word for word", async () => {
+    // What a Linux server says: no pip hint, since pip cannot bring the broker there.
+    const reason =
+      'pymsalruntime is not installed; on Linux the OS broker also needs the Microsoft Identity Broker service';
+    const client = new FakeClient();
+    client.startAnswers.push(
+      flow({ expires_on: Date.now() / 1000 + 600, fallback_reason: reason })
+    );
+    client.getAnswers.push(() => new Promise(() => undefined));
+    const session = new SignInSession({ client });
+    const body = new SignInBody({ session });
+    void session.start();
+    await flush();
+    const note = body.node.querySelector<HTMLElement>('.jp-msal-note')!;
+    expect(note.hidden).toBe(false);
+    expect(note.textContent).toBe(`The sign-in broker was not used: ${reason}`);
+    expect(body.node.textContent).not.toMatch(/pip install/);
+    body.dispose();
+  });
+
   it('never renders server text as HTML', async () => {
     const client = new FakeClient();
     client.startAnswers.push(flow());
