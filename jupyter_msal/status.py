@@ -6,15 +6,23 @@ too), so it is assembled here, above the service, from the service's parts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._version import __version__
+from .config import JupyterMsal
+from .constants import (
+    IDENTITY_ENDPOINT_ENV,
+    MANAGED_IDENTITY_PATH,
+    MSI_ENDPOINT_ENV,
+    SERVER_URL_ENV,
+)
 from .models import Account
 from .msal_app import region_note
 from .service import TokenService
 
-__all__ = ["status_document"]
+__all__ = ["managed_identity_section", "real_managed_identity", "status_document"]
 
 
 def status_document(
@@ -40,6 +48,40 @@ def status_document(
         },
         "sign_in_methods": [m.value for m in service.flows.available_methods()],
         "accounts": [a.to_dict() for a in accounts],
+        "managed_identity": managed_identity_section(s),
         "revision": service.revision,
         "warnings": warnings,
     }
+
+
+def real_managed_identity(environ: Mapping[str, str]) -> str | None:
+    """The variable of a managed identity ``environ`` already has (not this server's), if any."""
+    if environ.get(IDENTITY_ENDPOINT_ENV) and not _ours(environ):
+        return IDENTITY_ENDPOINT_ENV
+    if environ.get(MSI_ENDPOINT_ENV):
+        return MSI_ENDPOINT_ENV
+    return None
+
+
+def _ours(environ: Mapping[str, str]) -> bool:
+    server = environ.get(SERVER_URL_ENV, "")
+    return bool(server) and environ.get(IDENTITY_ENDPOINT_ENV) == server + MANAGED_IDENTITY_PATH
+
+
+def managed_identity_section(
+    settings: JupyterMsal, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Whether kernels and terminals get the signed-in user's tokens as a managed identity."""
+    env = os.environ if environ is None else environ
+    if not settings.managed_identity_endpoint:
+        return {"enabled": False, "endpoint": None, "note": "off (managed_identity_endpoint)"}
+    if _ours(env):
+        return {"enabled": True, "endpoint": env[IDENTITY_ENDPOINT_ENV], "note": "on"}
+    real = real_managed_identity(env)
+    if real:
+        return {
+            "enabled": False,
+            "endpoint": None,
+            "note": f"left alone: a real managed identity is configured ({real})",
+        }
+    return {"enabled": False, "endpoint": None, "note": "served only by a Jupyter server"}

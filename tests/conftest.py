@@ -54,7 +54,12 @@ def msal_env(
     env.update(msal_extra_env)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    for name in ("JUPYTER_MSAL_SERVER_URL", "JUPYTER_MSAL_SERVER_SECRET"):
+    for name in (
+        "JUPYTER_MSAL_SERVER_URL",
+        "JUPYTER_MSAL_SERVER_SECRET",
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+    ):
         monkeypatch.delenv(name, raising=False)
     return env
 

@@ -181,5 +181,7 @@ async def test_openapi_document(api: Any) -> None:
         "/token",
         "/sign-ins",
         "/sign-ins/{flow_id}",
+        "/sign-ins/{flow_id}/response",
+        "/managed-identity",
         "/openapi.json",
     }

@@ -3,7 +3,8 @@
 ``from jupyter_msal.testing import EntraEmulator`` works, but importing this package stays
 cheap (the pytest plugin imports it in every pytest run): the emulator, tornado and trustme load
 on first use of a name below. A real Jupyter server and its kernels, in subprocesses, are in
-:mod:`jupyter_msal.testing.server` and :mod:`jupyter_msal.testing.kernels`.
+:mod:`jupyter_msal.testing.server` and :mod:`jupyter_msal.testing.kernels`; Azurite (Azure Storage)
+accepting the emulator's tokens, in :mod:`jupyter_msal.testing.azurite`.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ jupyter-msal is installed: it imports nothing heavy until a fixture is used.
 * ``msal_emulator_session``: one emulator shared by the whole session; clearing faults and
   resetting counts between tests is up to the caller (``emu.clear_faults()``,
   ``emu.reset_counts()``, ``emu.auto_approve = None``).
+* ``msal_azurite_module``: Azurite (:class:`~jupyter_msal.testing.azurite.Azurite`) for one
+  test module, trusting ``msal_emulator_module``'s tokens; the test is skipped when Azurite is
+  not installed (``scripts/ensure-azurite``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from .azurite import Azurite
     from .emulator import EntraEmulator
 
 
@@ -45,3 +49,17 @@ def msal_emulator_module() -> Iterator[EntraEmulator]:
 def msal_emulator_session() -> Iterator[EntraEmulator]:
     """One Entra ID emulator shared by the whole test session (device-code interval 1 s)."""
     yield from _running_emulator()
+
+
+@pytest.fixture(scope="module")
+def msal_azurite_module(
+    msal_emulator_module: EntraEmulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Azurite]:
+    """Azurite on a free loopback port for one test module, accepting the module emulator's
+    tokens; skips the test when Azurite is not installed."""
+    from .azurite import Azurite, find_azurite
+
+    if find_azurite() is None:
+        pytest.skip("Azurite is not installed (scripts/ensure-azurite)")
+    with Azurite(msal_emulator_module, tmp_path_factory.mktemp("azurite")) as azurite:
+        yield azurite

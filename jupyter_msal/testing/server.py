@@ -34,7 +34,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
+from ..constants import (
+    IDENTITY_ENDPOINT_ENV,
+    IDENTITY_HEADER_ENV,
+    MANAGED_IDENTITY_PATH,
+    SERVER_SECRET_ENV,
+    SERVER_URL_ENV,
+)
 from .waiting import wait_until
 
 if TYPE_CHECKING:
@@ -63,6 +69,10 @@ def emulator_environment(
 ) -> dict[str, str]:
     """This process's environment, without any jupyter-msal variables, pointed at ``emulator``.
 
+    Without the variables of jupyter-msal's managed-identity endpoint either, when this process
+    runs under a jupyter-msal server (a test run from a JupyterLab terminal): the servers it
+    starts publish their own. A real managed identity's variables stay.
+
     The variables come from :meth:`EntraEmulator.jupyter_msal_env
     <jupyter_msal.testing.EntraEmulator.jupyter_msal_env>`: a plaintext cache at
     ``cache_path``, requests only to loopback, ``http_timeout`` seconds for each call to the
@@ -73,6 +83,9 @@ def emulator_environment(
         for k, v in os.environ.items()
         if not k.startswith("JUPYTER_MSAL_") and k not in {"JPY_PARENT_PID", "JPY_SESSION_NAME"}
     }
+    if env.get(IDENTITY_ENDPOINT_ENV, "").endswith(MANAGED_IDENTITY_PATH):
+        env.pop(IDENTITY_ENDPOINT_ENV)
+        env.pop(IDENTITY_HEADER_ENV, None)
     env.update(emulator.jupyter_msal_env(cache_path=cache_path, http_timeout=http_timeout))
     env.update(extra)
     return env
