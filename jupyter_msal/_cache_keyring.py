@@ -16,8 +16,10 @@ from typing import Any
 from msal_extensions import FilePersistence
 from msal_extensions.persistence import BasePersistence, PersistenceNotFound
 
-from ._cache_file import move_aside, valid_cache_json
-from ._cache_os import Identity, Warn, file_version, tighten_file
+from ._cache_crypto import valid_cache_json
+from ._cache_file import move_aside
+from ._cache_os import Identity, Warn, file_version, open_private, tighten_file
+from .errors import CacheError
 
 # What a keyring that cannot be used raises (msal_extensions' own errors are OSErrors;
 # PyGObject's GLib.Error is a RuntimeError).
@@ -43,8 +45,12 @@ class GuardedPersistence(BasePersistence):
     def save(self, content: str) -> None:
         """Save through the keyring; keep the signal/data file 0600."""
         self._inner.save(content)
-        with contextlib.suppress(OSError):
-            tighten_file(self.get_location(), os.stat(self.get_location()), self._log)
+        with contextlib.suppress(OSError, CacheError):
+            fd = open_private(self.get_location(), os.O_RDONLY)
+            try:
+                tighten_file(fd, os.fstat(fd), self._log)
+            finally:
+                os.close(fd)
         self._synced = file_version(self.get_location())
 
     def load(self) -> str:

@@ -39,7 +39,8 @@ class AccountStore:
         return self._revision
 
     def raw(self) -> list[dict[str, Any]]:
-        """msal's account entries that own a refresh token of our client (blocking, cache only)."""
+        """msal's account entries that own a refresh token of our client, or that the OS broker
+        holds (it keeps their refresh tokens itself); blocking, cache only."""
         if self.settings.service_principal:
             return []
         from msal import TokenCache
@@ -56,7 +57,8 @@ class AccountStore:
         accounts: dict[str, dict[str, Any]] = {}
         for entry in list(self.token_cache.search(kind.ACCOUNT)):
             home = entry.get("home_account_id")
-            if home in owners and home not in accounts:
+            by_broker = entry.get("account_source") == "broker"
+            if (home in owners or by_broker) and home not in accounts:
                 accounts[home] = entry
         raw = sorted(accounts.values(), key=lambda a: str(a.get("username", "")).lower())
         self._note([str(a.get("home_account_id") or "") for a in raw])
@@ -109,7 +111,8 @@ class AccountStore:
     ) -> list[Account]:
         """Remove one account (by username or home_account_id), or all; returns those removed.
 
-        The account's refresh token is gone from the cache file when this returns.
+        The account's refresh token is gone from the cache file when this returns; when another
+        process holds the cache's lock too long, :class:`~jupyter_msal.errors.CacheLocked`.
         """
         if account is None and not all_accounts:
             raise AccountNotNamed()

@@ -25,6 +25,7 @@ from traitlets import Bool, Enum, Int, List, Unicode
 
 from .config_files import JupyterMsalConfigApp
 from .errors import AccountNotNamed, BadRequest, JupyterMsalError, SignInRequired
+from .terminal_prompt import wait_in_terminal
 
 __all__ = ["MsalApp", "main"]
 
@@ -43,15 +44,8 @@ def _print_json(data: Any) -> None:
 def _wait_for_sign_in(client: Any, flow: dict[str, Any]) -> None:
     """Show the sign-in prompt on stderr and wait; Ctrl+C cancels the sign-in (exit 130)."""
     err = sys.stderr
-    prompt = flow.get("message") or (
-        f"Open {flow.get('verification_uri')} and enter {flow.get('user_code')}"
-    )
-    err.write(prompt + "\n")
-    if flow.get("fallback_reason"):
-        err.write(f"(device code because {flow['fallback_reason']})\n")
-    err.flush()
     try:
-        account = client.wait_for_sign_in(flow)
+        account = wait_in_terminal(client, flow, err=err)
     except KeyboardInterrupt:
         err.write("Sign-in cancelled.\n")
         raise SystemExit(130) from None
@@ -171,6 +165,8 @@ class MsalStatusApp(_ClientApp):
             f"  accounts:    {usernames or '(nobody signed in)'}",
         ]
         lines += [f"  warning:     {w}" for w in status.get("warnings", [])]
+        lines.append("  settings (secrets only as set / not set):")
+        lines += [f"    {name} = {json.dumps(value)}" for name, value in sorted(cfg.items())]
         sys.stdout.write("\n".join(lines) + "\n")
 
 
@@ -203,15 +199,18 @@ class MsalLoginApp(_ScopesApp):
     command = "login"
     description = """Sign in (device code, or the OS broker).
 
-    jupyter msal login [SCOPE ...] [--scope SCOPE ...] [--method auto|device_code|broker]
+    jupyter msal login [SCOPE ...] [--scope SCOPE ...]
+                       [--method auto|device_code|auth_code|broker]
 
-    The scopes are consented to while signing in. The prompt goes to stderr; Ctrl+C cancels."""
+    The scopes are consented to while signing in. The prompt goes to stderr; Ctrl+C cancels.
+    Signing in in the browser (auth_code), paste the address the browser ended on when it
+    shows an error page instead of "Signed in"."""
 
     method = Enum(
-        ["auto", "device_code", "broker"],
+        ["auto", "device_code", "auth_code", "broker"],
         default_value="auto",
-        help="How to sign in: 'auto' (the broker when available, else device code), "
-        "'device_code' or 'broker'.",
+        help="How to sign in: 'auto' (the server chooses), 'device_code', 'auth_code' (in the "
+        "browser) or 'broker'.",
     ).tag(config=True)
     aliases = {
         **base_aliases,

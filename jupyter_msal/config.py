@@ -159,10 +159,39 @@ class JupyterMsal(Configurable):
     ).tag(config=True)
 
     sign_in_method = Enum(
-        ["auto", "device_code", "broker"],
+        ["auto", "device_code", "auth_code", "broker"],
         default_value="auto",
         help="How interactive sign-in happens when a client does not ask for a method: 'auto' "
-        "(broker when available, else device code), 'device_code' or 'broker'.",
+        "(the broker when available, else the authorization-code flow in the browser when the "
+        "browser can reach the redirect, else device code), 'device_code', 'auth_code' or "
+        "'broker'.",
+    ).tag(config=True)
+
+    auto_sign_in_methods = List(
+        Enum(["broker", "auth_code", "device_code"]),
+        default_value=["broker", "auth_code", "device_code"],
+        help="The methods 'auto' may choose, in the order it tries them: the broker where it "
+        "works, the browser (auth_code) where the browser can reach the redirect (this server "
+        "listens on loopback, or `redirect_uri` is set), else device code. Leave device_code "
+        "out where Conditional Access blocks it.",
+    ).tag(config=True)
+
+    redirect_uri = Unicode(
+        None,
+        allow_none=True,
+        help="Authorization-code sign-in on a remote server: the redirect URI registered on your "
+        "app, on this Jupyter server's own origin, ending in '<base_url>jupyter-msal/redirect' "
+        "(e.g. 'https://jupyter.contoso.com/jupyter-msal/redirect'). Unset, the server receives "
+        "the redirect on a loopback listener of its own at http://localhost:<port>/, which the "
+        "default client accepts.",
+    ).tag(config=True)
+
+    client_capabilities = List(
+        Unicode(),
+        default_value=["CP1"],
+        help="Client capabilities announced to the identity provider. 'CP1' (the default, as "
+        "azure-identity sends when CAE is on) says this client handles claims challenges, so "
+        "Continuous Access Evaluation can revoke tokens early. An empty list announces none.",
     ).tag(config=True)
 
     default_scopes = List(
@@ -253,6 +282,25 @@ class JupyterMsal(Configurable):
         "a fresh one is fetched instead.",
     ).tag(config=True)
 
+    managed_identity_endpoint = Bool(
+        True,
+        help="Serve the signed-in user's tokens to the kernels and terminals this server starts "
+        "through the App Service managed-identity protocol: the server sets IDENTITY_ENDPOINT "
+        "and IDENTITY_HEADER in their environment, so DefaultAzureCredential, "
+        "ManagedIdentityCredential and msal's ManagedIdentityClient work unmodified. Left off "
+        "automatically when the server's environment already has a real managed identity "
+        "(IDENTITY_ENDPOINT or MSI_ENDPOINT).",
+    ).tag(config=True)
+
+    cache_lock_timeout = Float(
+        10.0,
+        min=0.0,
+        max=600.0,
+        help="Seconds a change of the token cache waits for another process holding its lock "
+        "(a stopped or hung process keeps it). Then a sign-out fails with 'cache locked' (HTTP "
+        "503), while tokens just obtained are kept in memory and saved once the lock is free.",
+    ).tag(config=True)
+
     # Every setting defaults to its JUPYTER_MSAL_<NAME> variable: one @default handler per
     # setting is added to this class body, so traitlets consults the variable exactly when config
     # and keyword arguments leave the setting unset, and validates what it returns.
@@ -311,6 +359,11 @@ class JupyterMsal(Configurable):
             )
         if self.broker == "never" and self.sign_in_method == "broker":
             raise ConfigError("sign_in_method", "is 'broker' but JupyterMsal.broker is 'never'")
+        redirect = self.redirect_uri
+        if redirect is not None:
+            parts = urlsplit(redirect)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError("redirect_uri", f"{redirect!r} is not an http(s) URL")
         if self.cache_encryption == "none" and self.cache_key:
             raise ConfigError("cache_encryption", "is 'none' but a cache_key is set")
         bad = [p for p in self.allowed_scopes if not p.strip()]

@@ -81,6 +81,7 @@ AADSTS_HINTS: dict[str, str] = {
     "50173": "The credentials changed (password reset?): sign in again.",
     "700082": "The refresh token expired after inactivity: sign in again.",
     "70011": "A requested scope is invalid: check the scope string.",
+    "28000": "One token is for one resource: ask for the scopes of one resource at a time.",
     "50126": "Invalid username or password.",
     "90002": "The tenant in JupyterMsal.authority does not exist.",
     "50059": "No tenant could be found: use a tenant-specific authority.",
@@ -389,6 +390,13 @@ def error_from_msal_result(
                 aadsts=aadsts,
                 **details,
             )
+    if error == "invalid_scope":  # the request's scopes: the caller's to fix, not an outage
+        return BadRequest(
+            f"The identity provider does not accept these scopes: {first_line}",
+            aadsts=aadsts,
+            hint=hint or "Check the scopes, e.g. https://storage.azure.com/.default.",
+            **details,
+        )
     if error in _SIGN_IN_AGAIN and not during_sign_in:
         claims = result.get("claims")
         return SignInRequired(

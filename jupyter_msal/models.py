@@ -45,6 +45,7 @@ class SignInMethod(_StrEnum):
 
     AUTO = "auto"
     DEVICE_CODE = "device_code"
+    AUTH_CODE = "auth_code"
     BROKER = "broker"
 
     @classmethod
@@ -87,15 +88,29 @@ def normalize_scopes(scopes: Any) -> tuple[str, ...]:
     return tuple(sorted({s for s in scopes if s}))
 
 
+#: How msal's cache says an account signed in (``account_source``), as sign-in method names.
+_ACCOUNT_SOURCES = {
+    "broker": "broker",
+    "authorization_code": "auth_code",
+    "urn:ietf:params:oauth:grant-type:device_code": "device_code",
+    "device_code": "device_code",
+}
+
+
 @dataclass(frozen=True)
 class Account:
-    """A signed-in account. Holds nothing secret."""
+    """A signed-in account. Holds nothing secret.
+
+    ``sign_in_method`` is how it signed in (``broker``, ``auth_code``, ``device_code``), or
+    ``""`` when msal's cache does not say.
+    """
 
     home_account_id: str
     username: str
     tenant_id: str = ""
     environment: str = ""
     authority: str = ""
+    sign_in_method: str = ""
 
     @classmethod
     def from_msal(cls, account: Mapping[str, Any], authority: str = "") -> Account:
@@ -107,6 +122,7 @@ class Account:
             tenant_id=home.partition(".")[2] or str(account.get("realm") or ""),
             environment=str(account.get("environment") or ""),
             authority=authority,
+            sign_in_method=_ACCOUNT_SOURCES.get(str(account.get("account_source") or ""), ""),
         )
 
     @classmethod
@@ -122,6 +138,7 @@ class Account:
             "tenant_id": self.tenant_id,
             "environment": self.environment,
             "authority": self.authority,
+            "sign_in_method": self.sign_in_method,
         }
 
     def matches(self, selector: str) -> bool:

@@ -4,11 +4,21 @@
 
     flatten_scopes(("a b", ["c"]))              -> ("a", "b", "c")
     resolve_scopes(requested, default_scopes=…, allowed_scopes=…) -> what msal is asked for
+    check_account_selector("ada@contoso.com")   -> the selector, or BadRequest
+
+What reaches the identity provider (and the logs) is validated strictly: a scope is an
+RFC 6749 ``scope-token`` (printable ASCII, no quote or backslash) of at most
+:data:`MAX_SCOPE_LENGTH` characters; an account selector is printable, without white space,
+control, format (bidi overrides, zero-width) or surrogate characters, and at most
+:data:`MAX_ACCOUNT_LENGTH` characters; claims are a JSON object. Anything else is
+:class:`~jupyter_msal.errors.BadRequest`.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,10 +26,15 @@ from .errors import BadRequest, ScopeNotAllowed
 from .models import normalize_scopes
 
 __all__ = [
+    "MAX_ACCOUNT_LENGTH",
+    "MAX_CLAIMS_LENGTH",
     "MAX_SCOPES",
     "MAX_SCOPE_LENGTH",
     "OIDC_SCOPES",
+    "check_account_selector",
+    "check_claims",
     "check_policy",
+    "check_scope",
     "flatten_scopes",
     "resolve_scopes",
 ]
@@ -28,6 +43,75 @@ __all__ = [
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 MAX_SCOPES = 50
 MAX_SCOPE_LENGTH = 512
+MAX_ACCOUNT_LENGTH = 256
+MAX_CLAIMS_LENGTH = 16384
+#: RFC 6749, section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+#: Several scope-tokens in one string, separated by spaces (and nothing else).
+_SCOPE_LIST = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
+
+
+def _shown(value: str) -> str:
+    """``value`` for an error message: cut, and every unusual character escaped."""
+    cut = value[:60] + ("…" if len(value) > 60 else "")
+    return ascii(cut)
+
+
+def check_scope(scope: str) -> str:
+    """``scope`` when it is a valid scope (see the module docstring), else :class:`BadRequest`."""
+    if len(scope) > MAX_SCOPE_LENGTH:
+        raise BadRequest(
+            f"Invalid scope {_shown(scope)}: too long (over {MAX_SCOPE_LENGTH} characters)."
+        )
+    if not _SCOPE_TOKEN.fullmatch(scope):
+        raise BadRequest(
+            f"Invalid scope {_shown(scope)}: scopes are printable ASCII without whitespace, "
+            'quotes (") or backslashes, e.g. https://storage.azure.com/.default.'
+        )
+    return scope
+
+
+def _split(text: str) -> list[str]:
+    """The scopes of one space-separated string; other separators are refused."""
+    if not _SCOPE_LIST.fullmatch(text):
+        bad = next(c for c in text if not _SCOPE_LIST.fullmatch(c))
+        raise BadRequest(
+            f"Invalid scope {_shown(text)}: {bad!a} is not allowed; scopes are printable "
+            'ASCII without quotes (") or backslashes, separated by spaces.'
+        )
+    return text.split(" ")
+
+
+def check_account_selector(selector: str) -> str:
+    """``selector`` (a username or home_account_id) when it is valid, else BadRequest."""
+    if not isinstance(selector, str):
+        raise BadRequest("account must be a string (a username or home_account_id)")
+    if not selector or len(selector) > MAX_ACCOUNT_LENGTH:
+        raise BadRequest(
+            f"Invalid account {_shown(selector)}: 1 to {MAX_ACCOUNT_LENGTH} characters."
+        )
+    if not selector.isprintable() or any(c.isspace() for c in selector):
+        raise BadRequest(
+            f"Invalid account {_shown(selector)}: a username or home_account_id has no white "
+            "space, control, format (bidi, zero-width) or surrogate characters."
+        )
+    return selector
+
+
+def check_claims(claims: str) -> str:
+    """``claims`` when it is a JSON object of reasonable size, else :class:`BadRequest`."""
+    if not isinstance(claims, str):
+        raise BadRequest("claims must be a JSON string")
+    if len(claims) > MAX_CLAIMS_LENGTH:
+        raise BadRequest(f"claims are longer than {MAX_CLAIMS_LENGTH} characters.")
+    try:
+        claims.encode("utf-8")
+        doc = json.loads(claims)
+    except (ValueError, RecursionError):
+        raise BadRequest("claims must be a JSON object (a claims challenge).") from None
+    if not isinstance(doc, dict):
+        raise BadRequest("claims must be a JSON object (a claims challenge).")
+    return claims
 
 
 def flatten_scopes(scopes: Iterable[Any]) -> tuple[str, ...]:
@@ -41,12 +125,12 @@ def flatten_scopes(scopes: Iterable[Any]) -> tuple[str, ...]:
         if item is None:
             continue
         if isinstance(item, str):
-            flat.extend(item.split())
+            flat.extend(_split(item))
         elif isinstance(item, Iterable):
             for sub in item:
                 if not isinstance(sub, str):
                     raise BadRequest(f"Scopes must be strings, not {type(sub).__name__}.")
-                flat.extend(sub.split())
+                flat.extend(_split(sub))
         else:
             raise BadRequest(f"Scopes must be strings, not {type(item).__name__}.")
     return normalize_scopes(flat)
@@ -85,6 +169,8 @@ def resolve_scopes(
         raise BadRequest("scopes must be a list of strings")
     if isinstance(scopes, (list, tuple)) and not all(isinstance(s, str) for s in scopes):
         raise BadRequest("scopes must be a list of strings")
+    if isinstance(scopes, str):
+        scopes = _split(scopes)
     normalized = normalize_scopes(scopes) or normalize_scopes(default_scopes)
     if not normalized:
         raise BadRequest(
@@ -94,7 +180,6 @@ def resolve_scopes(
     if len(normalized) > MAX_SCOPES:
         raise BadRequest(f"At most {MAX_SCOPES} scopes per request, not {len(normalized)}.")
     for scope in normalized:
-        if len(scope) > MAX_SCOPE_LENGTH or any(c.isspace() or ord(c) < 32 for c in scope):
-            raise BadRequest(f"Invalid scope {scope[:60]!r}: too long or contains whitespace.")
+        check_scope(scope)
     check_policy(normalized, allowed_scopes)
     return tuple(s for s in normalized if s not in OIDC_SCOPES) or normalized

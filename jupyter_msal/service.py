@@ -22,12 +22,12 @@ from .broker import detect_broker
 from .cache import open_token_cache
 from .config import JupyterMsal
 from .errors import BadRequest, IdentityProviderError, SignInRequired
-from .flows import BrokerSignIn, DeviceCodeSignIn, SignInContext, SignInRegistry
+from .flows import AuthCodeSignIn, BrokerSignIn, DeviceCodeSignIn, SignInContext, SignInRegistry
 from .http import GuardedSession
 from .lookup import TokenLookup, find_resource_token
 from .models import AccessToken, Account, SignInMethod
 from .msal_app import MsalApp, region_note
-from .scopes import resolve_scopes
+from .scopes import check_account_selector, check_claims, resolve_scopes
 from .single_flight import SingleFlight
 from .workers import Workers
 
@@ -54,7 +54,11 @@ def _sign_in_flows(
     strategies = (
         []
         if settings.service_principal
-        else [DeviceCodeSignIn(context), BrokerSignIn(context, broker)]
+        else [
+            DeviceCodeSignIn(context),
+            AuthCodeSignIn(context, redirect_uri=settings.redirect_uri),
+            BrokerSignIn(context, broker),
+        ]
     )
     return SignInRegistry(
         strategies,
@@ -66,6 +70,7 @@ def _sign_in_flows(
         ),
         max_pending=settings.max_pending_sign_ins,
         log=log,
+        auto_methods=[SignInMethod.parse(m) for m in settings.auto_sign_in_methods],
     )
 
 
@@ -92,6 +97,7 @@ class TokenService:
             encryption=settings.cache_encryption,
             key=settings.cache_key,
             log=self.log,
+            lock_timeout=settings.cache_lock_timeout,
         )
         self.broker = detect_broker(settings.broker)
         self.msal = MsalApp(
@@ -99,6 +105,7 @@ class TokenService:
             token_cache=self.cache.cache,
             http=self.http,
             broker=self.broker.available and not settings.service_principal,
+            http_cache=self.cache.http_cache,
         )
         self.accounts = AccountStore(settings, self.cache.cache)
         self.workers = Workers()
@@ -123,6 +130,8 @@ class TokenService:
 
     def sign_out(self, account: str | None = None, *, all_accounts: bool = False) -> list[Account]:
         """Remove one account (by username or home_account_id), or all; returns those removed."""
+        if account is not None:
+            check_account_selector(account)
         removed = self.accounts.remove(self.msal, account, all_accounts=all_accounts)
         if removed:
             self._lookup.clear()
@@ -145,10 +154,10 @@ class TokenService:
         claims: str | None,
         force_refresh: bool,
     ) -> _FlightKey:
-        if account is not None and not isinstance(account, str):
-            raise BadRequest("account must be a string (a username or home_account_id)")
-        if claims is not None and not isinstance(claims, str):
-            raise BadRequest("claims must be a JSON string")
+        if account is not None:
+            check_account_selector(account)
+        if claims is not None:
+            check_claims(claims)
         selector, resolved = TokenLookup.key(account, self.resolve_scopes(scopes))
         return (selector, resolved, claims or "", bool(force_refresh))
 
@@ -198,17 +207,18 @@ class TokenService:
     def _acquire_blocking(
         self, scopes: tuple[str, ...], account: str | None, force: bool, claims: str | None
     ) -> AccessToken:
-        app = self.msal.app
         if self.settings.service_principal:
             if account:
                 raise BadRequest("Service principal mode has no user accounts: omit account.")
+            app = self.msal.app
             result = self.msal.request(
                 lambda: app.acquire_token_for_client(list(scopes), claims_challenge=claims),
                 scopes=scopes,
             )
             return _token_from(result, scopes, None)
-        raw = self.accounts.pick(account, scopes)
+        raw = self.accounts.pick(account, scopes)  # nobody signed in: no request at all
         owner = self.accounts.to_account(raw)
+        app = self.msal.app  # the configured authority (its metadata comes from the cache)
         if not force and not claims:
             cached = find_resource_token(
                 self.cache.cache,

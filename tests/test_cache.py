@@ -28,9 +28,9 @@ import pytest
 from cryptography.fernet import Fernet
 from msal_extensions import CrossPlatLock, FilePersistence
 
-from jupyter_msal import _cache_file
+from jupyter_msal._cache_crypto import cache_key, decode_cache
 from jupyter_msal._cache_keyring import open_keyring
-from jupyter_msal._cache_os import clear_stale_lock
+from jupyter_msal._cache_lock import clear_stale_lock
 from jupyter_msal.cache import CacheInfo, generate_key, open_token_cache
 from jupyter_msal.errors import CacheError
 
@@ -113,10 +113,7 @@ def keyring_unavailable_reason(path: Path) -> str | None:
 
 def file_text(path: Path, key: str | None = None) -> str:
     """The cache file's JSON, decrypted with ``key`` when given."""
-    data = path.read_bytes()
-    if key is not None:
-        data = _cache_file.fernet_for_key(key).decrypt(data)
-    return data.decode()
+    return decode_cache(path.read_bytes(), cache_key(key) if key is not None else None)[0]
 
 
 @pytest.fixture
@@ -224,13 +221,17 @@ def test_existing_loose_folder_and_file_are_tightened(
 
 
 @POSIX_ONLY
-def test_shared_sticky_folder_is_left_alone_with_a_warning(tmp_path: Path) -> None:
+def test_shared_folder_writable_by_others_is_refused(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chmod(shared, 0o1777)
+    with pytest.raises(CacheError, match="can be written by other users") as info:
+        open_token_cache(shared / "cache.bin", encryption="none")
+    assert "cache_path" in str(info.value) and list(shared.iterdir()) == []
+    os.chmod(shared, 0o1755)  # shared, but only readable by others: a warning
     handle = open_token_cache(shared / "cache.bin", encryption="none")
-    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
-    assert any("accessible to other users" in w for w in handle.warnings)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1755
+    assert any("readable by other users" in w for w in handle.warnings)
 
 
 def test_every_save_is_a_new_file_with_a_new_version(cache_path: Path) -> None:
@@ -373,30 +374,25 @@ def test_key_encrypts_the_file(cache_path: Path, key_kind: str) -> None:
     with pytest.raises(ValueError):
         json.loads(raw)
     if key_kind == "fernet":  # used directly, no derivation
-        assert rt_secret("alice") in Fernet(key).decrypt(raw).decode()
+        header, token = raw.split(b"\n", 1)
+        assert header == b"jupyter-msal-cache v2 key=" + cache_key(key).id.encode()
+        assert rt_secret("alice") in Fernet(key).decrypt(token).decode()
     # another process with the same key (derivation is deterministic) reads it
     other = open_token_cache(cache_path, key=key)
     assert refresh_tokens(other.cache) == {rt_secret("alice")}
 
 
-def test_wrong_key_is_moved_aside_and_the_cache_works(
-    cache_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING, logger="jupyter_msal.cache")
-    open_token_cache(cache_path, key=generate_key()).cache.add(token_event("alice"))
+def test_wrong_key_is_refused_and_nothing_is_touched(cache_path: Path) -> None:
+    key = generate_key()
+    open_token_cache(cache_path, key=key).cache.add(token_event("alice"))
     original = cache_path.read_bytes()
-    new_key = generate_key()
-    handle = open_token_cache(cache_path, key=new_key)
-    aside = list(cache_path.parent.glob("token_cache.bin.corrupt-*"))
-    assert len(aside) == 1 and aside[0].read_bytes() == original
-    if os.name != "nt":
-        assert stat.S_IMODE(aside[0].stat().st_mode) == 0o600
-    assert len(handle.warnings) == 1 and str(aside[0]) in handle.warnings[0]
-    assert str(aside[0]) in caplog.text
-    assert refresh_tokens(handle.cache) == set()
-    handle.cache.add(token_event("bob"))
-    reopened = open_token_cache(cache_path, key=new_key)
-    assert refresh_tokens(reopened.cache) == {rt_secret("bob")} and not reopened.warnings
+    other = generate_key()
+    with pytest.raises(CacheError, match="encrypted with another cache_key") as info:
+        open_token_cache(cache_path, key=other)
+    assert cache_key(key).id in str(info.value) and cache_key(other).id in str(info.value)
+    assert cache_path.read_bytes() == original
+    assert [p.name for p in cache_path.parent.iterdir()] == ["token_cache.bin"]
+    assert refresh_tokens(open_token_cache(cache_path, key=key).cache) == {rt_secret("alice")}
 
 
 def test_key_encrypted_file_is_not_clobbered_by_a_process_without_the_key(
@@ -512,7 +508,9 @@ GARBAGE = {
 
 @pytest.mark.parametrize("kind", sorted(GARBAGE))
 @pytest.mark.parametrize("key", [None, "k"])
-def test_corrupt_file_is_moved_aside_at_open(cache_path: Path, kind: str, key: str | None) -> None:
+def test_corrupt_file_is_moved_aside_when_a_new_cache_is_saved(
+    cache_path: Path, kind: str, key: str | None
+) -> None:
     encryption = "none" if key is None else "auto"
     open_token_cache(cache_path, encryption=encryption, key=key).cache.add(token_event("alice"))
     good = cache_path.read_bytes()
@@ -520,11 +518,13 @@ def test_corrupt_file_is_moved_aside_at_open(cache_path: Path, kind: str, key: s
     cache_path.write_bytes(garbage)
 
     handle = open_token_cache(cache_path, encryption=encryption, key=key)
-    [aside] = cache_path.parent.glob("token_cache.bin.corrupt-*")
-    assert aside.read_bytes() == garbage
+    assert cache_path.read_bytes() == garbage  # reading leaves it where it is
+    assert list(cache_path.parent.glob("token_cache.bin.corrupt-*")) == []
     assert len(handle.warnings) == 1 and "could not be read" in handle.warnings[0]
     assert refresh_tokens(handle.cache) == set()
     handle.cache.add(token_event("bob"))
+    [aside] = cache_path.parent.glob("token_cache.bin.corrupt-*")
+    assert aside.read_bytes() == garbage
     assert refresh_tokens(open_token_cache(cache_path, encryption=encryption, key=key).cache) == {
         rt_secret("bob")
     }
@@ -568,7 +568,7 @@ def test_only_the_newest_corrupt_files_are_kept(cache_path: Path) -> None:
     for i in range(8):
         cache_path.parent.mkdir(exist_ok=True)
         cache_path.write_bytes(b"garbage %d" % i)
-        open_token_cache(cache_path, encryption="none")
+        open_token_cache(cache_path, encryption="none").cache.add(token_event(f"u{i}"))
     kept = sorted(cache_path.parent.glob("token_cache.bin.corrupt-*"))
     assert len(kept) == 5
     assert {p.read_bytes() for p in kept} == {b"garbage %d" % i for i in range(3, 8)}

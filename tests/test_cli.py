@@ -87,6 +87,10 @@ def test_direct_mode_commands(msal_emulator: Any, env: dict[str, str]) -> None:
     human = jupyter_msal(env, "status")
     assert "direct mode" in human.stdout and "NOT encrypted" in human.stdout
     assert "ada@contoso.com" in human.stdout
+    # Every non-secret effective setting, as `status --json` and the Lab panel show them.
+    for name, value in data["config"].items():
+        assert f"    {name} = {json.dumps(value)}\n" in human.stdout
+    assert "cache_key_set = false" in human.stdout and "client_secret =" not in human.stdout
 
     logout = jupyter_msal(env, "logout", "--all")
     assert logout.returncode == 0 and "Signed out ada@contoso.com" in logout.stderr

@@ -189,7 +189,8 @@ def test_device_flow_approved_while_msal_polls(msal_emulator: EntraEmulator) -> 
     claims = decode_jwt(result["access_token"])
     assert claims["aud"] == "https://storage.azure.com"
     assert claims["scp"] == "user_impersonation"
-    assert claims["upn"] == claims["preferred_username"] == "grace@contoso.com"
+    assert claims["upn"] == claims["unique_name"] == "grace@contoso.com"
+    assert claims["ver"] == "1.0" and claims["iss"] == f"https://sts.windows.net/{DEFAULT_TENANT_ID}/"
     assert claims["oid"] == user["oid"] and claims["tid"] == user["tenant_id"] == DEFAULT_TENANT_ID
     assert claims["exp"] - claims["iat"] == 3600
     id_claims = result["id_token_claims"]
@@ -448,6 +449,7 @@ def test_jupyter_msal_env(msal_emulator: EntraEmulator, tmp_path: Path) -> None:
         "JUPYTER_MSAL_CACHE_PATH": str(tmp_path / "c.bin"),
         "JUPYTER_MSAL_CACHE_ENCRYPTION": "none",
         "JUPYTER_MSAL_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "JUPYTER_MSAL_AUTO_SIGN_IN_METHODS": "broker,device_code",
         "JUPYTER_MSAL_HTTP_TIMEOUT": "2.5",
     }
 

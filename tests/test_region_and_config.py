@@ -58,6 +58,10 @@ def _sample(trait: Any) -> tuple[str, Any]:
     if isinstance(trait, Float):
         return "7.5", 7.5
     if isinstance(trait, List):
+        item = getattr(trait, "_trait", None)
+        if isinstance(item, Enum):  # a list of choices: the last two, in reverse
+            values = list(item.values or ())[-2:][::-1]
+            return ", ".join(values), values
         return "p, q", ["p", "q"]
     return "~/from-env", str(Path("~/from-env").expanduser())
 

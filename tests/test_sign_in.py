@@ -127,7 +127,7 @@ async def test_status_reports_broker_unavailable(api: Any) -> None:
         "Microsoft Identity Broker service (microsoft-identity-broker, installed with the "
         "Intune app)",
     }
-    assert body["sign_in_methods"] == ["device_code"]
+    assert body["sign_in_methods"] == ["auth_code", "device_code"]
     status, err = await api("POST", "sign-ins", {"method": "broker"})
     assert status == 409 and err["error"] == "broker_unavailable"
     assert "pymsalruntime" in err["message"]

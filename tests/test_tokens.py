@@ -164,8 +164,9 @@ async def test_5xx_is_a_clear_error(api: Any, sign_in: Any, msal_emulator: Entra
     await sign_in()
     msal_emulator.inject_error(status=503, endpoint="token", count=1)
     status, err = await api("POST", "token", {"scopes": [GRAPH]})
-    assert status == 502, err
-    assert err["error"] == "identity_provider_error"
+    assert status == 503, err
+    assert err["error"] == "identity_provider_unavailable"
+    assert err["retry_after"] == 60 and err["replayed"] is False
     assert (await api("GET", "status"))[0] == 200
 
 

@@ -70,12 +70,19 @@ class Client(Protocol):
         """Start a sign-in flow (satisfying ``claims``, if given); returns its FLOW JSON."""
         ...
 
-    def wait_sign_in(self, flow_id: str, wait: float = 10.0) -> dict[str, Any]:
-        """The flow's FLOW JSON once it is no longer pending, or after ``wait`` seconds."""
+    def wait_sign_in(
+        self, flow_id: str, wait: float = 10.0, since: int | None = None
+    ) -> dict[str, Any]:
+        """The flow's FLOW JSON once it is no longer pending or moved past step ``since``, or
+        after ``wait`` seconds."""
         ...
 
     def cancel_sign_in(self, flow_id: str) -> dict[str, Any]:
         """Cancel a pending flow; returns its FLOW JSON."""
+        ...
+
+    def complete_sign_in(self, flow_id: str, url: str) -> dict[str, Any]:
+        """Finish a browser (auth-code) sign-in with the address the browser ended on."""
         ...
 
     def wait_for_sign_in(
@@ -114,7 +121,9 @@ def flow_error(flow: Mapping[str, Any]) -> JupyterMsalError:
 class SignInWaiting:
     """``wait_for_sign_in`` for any client that has ``wait_sign_in`` and ``cancel_sign_in``."""
 
-    def wait_sign_in(self, flow_id: str, wait: float = WAIT_CHUNK) -> dict[str, Any]:
+    def wait_sign_in(
+        self, flow_id: str, wait: float = WAIT_CHUNK, since: int | None = None
+    ) -> dict[str, Any]:
         """Provided by the client."""
         raise NotImplementedError
 
@@ -159,7 +168,9 @@ class SignInWaiting:
                             hint="Run it again, and use the code before the time runs out.",
                         )
                     chunk = min(chunk, left)
-                current = self.wait_sign_in(flow_id, chunk)
+                step = current.get("step")
+                since = step if isinstance(step, int) else None
+                current = self.wait_sign_in(flow_id, chunk, since)
                 if on_update is not None:
                     on_update(current)
         except KeyboardInterrupt:

@@ -86,11 +86,17 @@ class DirectClient(SignInWaiting):
         """``TokenService.flows.start``."""
         return self.service.flows.start(method, list(scopes), claims).to_dict()
 
-    def wait_sign_in(self, flow_id: str, wait: float = 10.0) -> dict[str, Any]:
-        """Block on the flow for at most ``wait`` seconds."""
+    def wait_sign_in(
+        self, flow_id: str, wait: float = 10.0, since: int | None = None
+    ) -> dict[str, Any]:
+        """Block on the flow for at most ``wait`` seconds (at once when it moved past ``since``)."""
         flow = self.service.flows.get(flow_id)
-        flow.wait(max(0.0, wait))
+        flow.wait(max(0.0, wait), since)
         return flow.to_dict()
+
+    def complete_sign_in(self, flow_id: str, url: str) -> dict[str, Any]:
+        """``TokenService.flows.complete``: finish a browser sign-in with the address pasted."""
+        return self.service.flows.complete(flow_id, url).to_dict()
 
     def cancel_sign_in(self, flow_id: str) -> dict[str, Any]:
         """``TokenService.flows.cancel``."""

@@ -216,15 +216,23 @@ class ServerClient(SignInWaiting):
             body["claims"] = claims
         return self.request("POST", "sign-ins", body)
 
-    def wait_sign_in(self, flow_id: str, wait: float = 10.0) -> dict[str, Any]:
-        """``GET jupyter-msal/sign-ins/{id}?wait=…``."""
+    def wait_sign_in(
+        self, flow_id: str, wait: float = 10.0, since: int | None = None
+    ) -> dict[str, Any]:
+        """``GET jupyter-msal/sign-ins/{id}?wait=…[&since=STEP]``."""
         wait = max(0.0, min(30.0, wait))
         path = f"sign-ins/{quote(flow_id, safe='')}?wait={wait:g}"
+        if since is not None:
+            path += f"&since={int(since)}"
         return self.request("GET", path, timeout=max(self.timeout, wait + 30.0))
 
     def cancel_sign_in(self, flow_id: str) -> dict[str, Any]:
         """``DELETE jupyter-msal/sign-ins/{id}``."""
         return self.request("DELETE", f"sign-ins/{quote(flow_id, safe='')}")
+
+    def complete_sign_in(self, flow_id: str, url: str) -> dict[str, Any]:
+        """``POST jupyter-msal/sign-ins/{id}/response``: the address the browser ended on."""
+        return self.request("POST", f"sign-ins/{quote(flow_id, safe='')}/response", {"url": url})
 
     def status(self) -> dict[str, Any]:
         """``GET jupyter-msal/status``."""

@@ -4,13 +4,16 @@
 
     SignInRegistry (registry.py)        chooses a method, starts, looks up and cancels flows
       └── SignInStrategy (strategy.py), one module per method:
-            DeviceCodeSignIn (device_code.py), BrokerSignIn (broker.py)
+            DeviceCodeSignIn (device_code.py), AuthCodeSignIn (auth_code.py, with a
+            LoopbackReceiver from loopback.py), BrokerSignIn (broker.py)
+    continue_in_browser (continuation.py)  a blocked device code carries on as auth code
     SignInFlow (flow.py)             one sign-in and its state machine
 
 A new method is one new module implementing :class:`SignInStrategy`, registered where the
 service assembles its strategies.
 """
 
+from .auth_code import AuthCodeSignIn
 from .broker import BrokerSignIn
 from .device_code import DeviceCodeSignIn
 from .flow import SignInFlow, SignInPrompt
@@ -19,6 +22,7 @@ from .strategy import SignInContext, SignInStrategy
 
 __all__ = [
     "FINISHED_FLOW_TTL",
+    "AuthCodeSignIn",
     "BrokerSignIn",
     "DeviceCodeSignIn",
     "SignInContext",

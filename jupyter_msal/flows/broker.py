@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..broker import BrokerStatus
 from ..models import SignInMethod
 from .flow import SignInFlow
@@ -31,13 +33,24 @@ class BrokerSignIn:
     def _run(self, flow: SignInFlow) -> None:
         msal = self.context.msal
         app = msal.app
-        result = msal.request(
+        result = msal.call(
             lambda: app.acquire_token_interactive(
                 list(flow.scopes),
                 parent_window_handle=app.CONSOLE_WINDOW_HANDLE,
                 claims_challenge=flow.claims,
-            ),
-            scopes=flow.scopes,
-            during_sign_in=True,
+            )
         )
+        if _closed_by_the_user(result):
+            flow.cancel()  # the user closed the broker's window: no other method either
+            return
+        msal.checked(result, scopes=flow.scopes, during_sign_in=True)
         flow.succeed(account_of(result, self.context.accounts))
+
+
+def _closed_by_the_user(result: Any) -> bool:
+    """msal reports a window the user closed as a ``broker_error`` whose status says so."""
+    return (
+        isinstance(result, dict)
+        and result.get("error") == "broker_error"
+        and "UserCanceled" in str(result.get("_broker_status") or result.get("error_description"))
+    )

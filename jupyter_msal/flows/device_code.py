@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import SignInExpired
+from ..errors import IdentityProviderUnavailable, SignInExpired
 from ..models import SignInMethod
 from .flow import SignInFlow
 from .strategy import SignInContext, account_of, run_in_thread
@@ -64,14 +64,19 @@ class DeviceCodeSignIn:
                 raise SignInExpired(
                     "The sign-in code expired before it was used: start a new sign-in."
                 )
-            result = msal.request(
-                lambda: app.acquire_token_by_device_flow(
-                    device, claims_challenge=flow.claims, exit_condition=lambda _: True
-                ),
-                scopes=flow.scopes,
-                during_sign_in=True,
-                keep_waiting=_KEEP_WAITING,
-            )
+            try:
+                result = msal.request(
+                    lambda: app.acquire_token_by_device_flow(
+                        device, claims_challenge=flow.claims, exit_condition=lambda _: True
+                    ),
+                    scopes=flow.scopes,
+                    during_sign_in=True,
+                    keep_waiting=_KEEP_WAITING,
+                )
+            except IdentityProviderUnavailable as err:
+                # a 429/5xx (or msal's replay of one) is no answer yet: ask again after it
+                flow.wait_for_cancel(max(interval, min(err.retry_after or interval, 60)))
+                continue
             error = result.get("error")
             if error is None:
                 break

@@ -18,7 +18,7 @@ import asyncio
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +35,8 @@ class SignInPrompt:
 
     user_code: str | None = None
     verification_uri: str | None = None
+    #: The address to open in a browser to sign in (authorization-code flow).
+    sign_in_url: str | None = None
     message: str | None = None
     expires_on: float | None = None
 
@@ -58,10 +60,16 @@ class SignInFlow:
         self.created_on = time.time()
         self.finished_on: float | None = None
         self.prompt = SignInPrompt()
+        #: Grows at every new step (another method took over) and when the flow finishes.
+        self.step = 0
         self.account: Account | None = None
         self.error: JupyterMsalError | None = None
+        #: Called once with the error when the flow would fail; when it returns True the
+        #: flow carries on (another method took over) instead of failing.
+        self.continue_as: Callable[[JupyterMsalError], bool] | None = None
         self._cancel = threading.Event()
         self._done: Future[FlowState] = Future()
+        self._step: Future[None] = Future()
         self._lock = threading.Lock()
 
     @property
@@ -88,7 +96,15 @@ class SignInFlow:
             self.state, self.account, self.error = state, account, error
             self.finished_on = time.time()
         self._done.set_result(state)
+        self.note_change()
         return True
+
+    def note_change(self) -> None:
+        """Wake every waiter: the prompt changed (a new step) or the flow finished."""
+        with self._lock:
+            step, self._step = self._step, Future()
+            self.step += 1
+        step.set_result(None)
 
     def succeed(self, account: Account | None) -> bool:
         """Signed in as ``account``; False when the flow had already finished."""
@@ -98,6 +114,10 @@ class SignInFlow:
         """End without an account: cancelled, expired or failed, whichever ``error`` means."""
         if self.cancel_requested:
             return self.cancel()
+        carry_on, self.continue_as = self.continue_as, None
+        if carry_on is not None and self.state is FlowState.PENDING and carry_on(error):
+            self.note_change()
+            return False
         if isinstance(error, SignInExpired):
             return self._finish(FlowState.EXPIRED, error=error)
         if self.expired:
@@ -120,19 +140,32 @@ class SignInFlow:
         """Sleep up to ``seconds``; wake at once (returning True) when the flow is cancelled."""
         return self._cancel.wait(seconds)
 
-    def wait(self, timeout: float | None = None) -> FlowState:
-        """Block until the flow finishes or ``timeout`` seconds pass; return the state."""
-        try:
-            return self._done.result(timeout)
-        except TimeoutError:
-            return self.state
+    def on_finish(self, callback: Callable[[SignInFlow], None]) -> None:
+        """Call ``callback(flow)`` once the flow is final (at once if it already is)."""
+        self._done.add_done_callback(lambda _: callback(self))
 
-    async def wait_async(self, timeout: float) -> FlowState:
-        """Wait on the event loop until the flow finishes or ``timeout`` seconds pass."""
-        try:
-            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._done)), timeout)
-        except asyncio.TimeoutError:
-            pass
+    def wait(self, timeout: float | None = None, since: int | None = None) -> FlowState:
+        """Block until the flow finishes, shows a new step, or ``timeout`` seconds pass.
+
+        ``since`` is the :attr:`step` the caller has seen: when the flow has moved on from
+        it already, return at once.
+        """
+        step = self._step
+        if self.state is FlowState.PENDING and since in (None, self.step):
+            try:
+                step.result(timeout)
+            except TimeoutError:
+                pass
+        return self.state
+
+    async def wait_async(self, timeout: float, since: int | None = None) -> FlowState:
+        """:meth:`wait` on the event loop."""
+        step = self._step
+        if self.state is FlowState.PENDING and since in (None, self.step):
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(step)), timeout)
+            except asyncio.TimeoutError:
+                pass
         return self.state
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +177,7 @@ class SignInFlow:
             "state": self.state.value,
             "user_code": prompt.user_code,
             "verification_uri": prompt.verification_uri,
+            "sign_in_url": prompt.sign_in_url,
             "message": prompt.message,
             "expires_on": int(prompt.expires_on) if prompt.expires_on else None,
             "created_on": int(self.created_on),
@@ -151,6 +185,7 @@ class SignInFlow:
             "account": self.account.to_dict() if self.account else None,
             "error": self.error.to_dict() if self.error else None,
             "fallback_reason": self.fallback_reason,
+            "step": self.step,
         }
 
     def __repr__(self) -> str:

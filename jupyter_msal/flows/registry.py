@@ -9,13 +9,18 @@ from collections.abc import Callable, Iterable, Sequence
 
 from ..errors import BadRequest, BrokerUnavailable, NotFound, TooManySignIns
 from ..models import FlowState, SignInMethod
+from ..scopes import check_claims
+from .auth_code import AuthCodeSignIn
+from .continuation import continue_in_browser, continue_without_broker
 from .flow import SignInFlow
 from .strategy import SignInStrategy
 
-__all__ = ["FINISHED_FLOW_TTL", "SignInRegistry"]
+__all__ = ["FINISHED_FLOW_TTL", "MAX_FINISHED_FLOWS", "SignInRegistry"]
 
 #: Seconds a finished flow stays visible to clients before it is forgotten.
 FINISHED_FLOW_TTL = 600
+#: At most this many finished flows are kept; the oldest go first.
+MAX_FINISHED_FLOWS = 100
 
 
 class SignInRegistry:
@@ -30,6 +35,7 @@ class SignInRegistry:
         explain_fallback: say why ``auto`` skipped a method it prefers (not when the admin
             turned that method off).
         resolve_scopes: validates the scopes a sign-in consents to (the admin policy).
+        auto_methods: the methods ``auto`` may choose (``JupyterMsal.auto_sign_in_methods``).
         max_pending: how many flows may wait for the user at once.
     """
 
@@ -43,6 +49,7 @@ class SignInRegistry:
         resolve_scopes: Callable[[Sequence[str]], tuple[str, ...]],
         max_pending: int,
         log: logging.Logger,
+        auto_methods: Iterable[SignInMethod] | None = None,
     ) -> None:
         self.strategies = {s.method: s for s in strategies}
         self.default_method = default_method
@@ -52,6 +59,7 @@ class SignInRegistry:
         self._max_pending = max_pending
         self._log = log
         self._flows: dict[str, SignInFlow] = {}
+        self.auto_methods = set(self.strategies if auto_methods is None else auto_methods)
         self._lock = threading.Lock()
 
     def available_methods(self) -> list[SignInMethod]:
@@ -59,7 +67,7 @@ class SignInRegistry:
         return [m for m, s in self._ordered() if s.unavailable_reason() is None]
 
     def _ordered(self) -> list[tuple[SignInMethod, SignInStrategy]]:
-        preference = [SignInMethod.BROKER, SignInMethod.DEVICE_CODE]
+        preference = [SignInMethod.BROKER, SignInMethod.AUTH_CODE, SignInMethod.DEVICE_CODE]
         return sorted(
             self.strategies.items(),
             key=lambda item: preference.index(item[0]) if item[0] in preference else 99,
@@ -88,7 +96,11 @@ class SignInRegistry:
             return method, None
         skipped: str | None = None
         for candidate, strategy in self._ordered():
+            if candidate not in self.auto_methods:
+                continue
             reason = strategy.unavailable_reason()
+            if reason is None and isinstance(strategy, AuthCodeSignIn):
+                reason = strategy.reaches_browser()  # auto prefers no pasting
             if reason is None:
                 return candidate, skipped
             if self.explain_fallback:
@@ -113,22 +125,54 @@ class SignInRegistry:
                 raise TooManySignIns(
                     f"{pending} sign-ins are already waiting: finish or cancel one first."
                 )
-        if claims is not None and not isinstance(claims, str):
-            raise BadRequest("claims must be a JSON string")
+        if claims is not None:
+            check_claims(claims)
         flow = SignInFlow(chosen, resolved, fallback_reason, claims)
+        self._arm_fallback(flow)
         self.strategies[chosen].start(flow)
         with self._lock:
             self._flows[flow.id] = flow
         self._log.info("jupyter-msal: sign-in %s started (%s)", flow.id, chosen.value)
         return flow
 
+    def _arm_fallback(self, flow: SignInFlow) -> None:
+        """What ``flow`` continues with when its method fails in a way another one avoids."""
+        auth_code = self.strategies.get(SignInMethod.AUTH_CODE)
+        if flow.method is SignInMethod.DEVICE_CODE and auth_code is not None:
+            continue_in_browser(flow, auth_code, self._log)
+        elif flow.method is SignInMethod.BROKER and not self.broker_required:
+            browser_ok = (
+                isinstance(auth_code, AuthCodeSignIn) and auth_code.reaches_browser() is None
+            )
+            if browser_ok and SignInMethod.AUTH_CODE in self.auto_methods:
+                continue_without_broker(flow, auth_code, self._log)
+            elif SignInMethod.DEVICE_CODE in self.strategies:
+                device_code = self.strategies[SignInMethod.DEVICE_CODE]
+                continue_without_broker(flow, device_code, self._log, then=self._arm_fallback)
+
     def get(self, flow_id: str) -> SignInFlow:
         """The flow with this id, or :class:`NotFound`."""
         with self._lock:
             flow = self._flows.get(flow_id)
         if flow is None:
-            raise NotFound(f"No sign-in with id {flow_id!r} (finished ones are kept 10 minutes).")
+            raise NotFound(
+                f"No sign-in with id {flow_id!r} (finished ones are kept 10 minutes, the "
+                f"last {MAX_FINISHED_FLOWS} of them)."
+            )
         return flow
+
+    def complete(self, flow_id: str, url: str) -> SignInFlow:
+        """Finish an auth-code sign-in with the address the browser ended on (blocking)."""
+        flow = self.get(flow_id)
+        strategy = self.strategies.get(flow.method)
+        if not isinstance(strategy, AuthCodeSignIn):
+            raise BadRequest(f"A {flow.method.value} sign-in is not completed with an address.")
+        return strategy.complete(flow, url)
+
+    def flow_for_state(self, state: str) -> SignInFlow | None:
+        """The pending auth-code sign-in whose link carried ``state``, if any."""
+        strategy = self.strategies.get(SignInMethod.AUTH_CODE)
+        return strategy.flow_for_state(state) if isinstance(strategy, AuthCodeSignIn) else None
 
     def cancel(self, flow_id: str) -> SignInFlow:
         """Cancel a pending flow; a finished one is returned unchanged."""
@@ -144,12 +188,18 @@ class SignInRegistry:
             return sorted(self._flows.values(), key=lambda f: f.created_on)
 
     def _forget_finished(self) -> None:
+        """Forget flows finished more than FINISHED_FLOW_TTL ago, and all but the newest
+        MAX_FINISHED_FLOWS finished ones."""
         cutoff = time.time() - FINISHED_FLOW_TTL
         with self._lock:
-            for flow_id in [
-                i for i, f in self._flows.items() if f.finished_on and f.finished_on < cutoff
-            ]:
-                del self._flows[flow_id]
+            finished = sorted(
+                (f for f in self._flows.values() if f.finished_on),
+                key=lambda f: f.finished_on or 0.0,
+            )
+            excess = len(finished) - MAX_FINISHED_FLOWS
+            for index, flow in enumerate(finished):
+                if index < excess or (flow.finished_on or 0.0) < cutoff:
+                    del self._flows[flow.id]
 
     def close(self) -> None:
         """Cancel every pending flow."""

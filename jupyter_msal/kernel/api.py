@@ -184,7 +184,7 @@ def login(
     method: str = "auto",
     timeout: float | None = None,
 ) -> Account:
-    """Sign in (device code, or the OS broker where there is one) and wait until it is done.
+    """Sign in (in the browser, with a device code, or the OS broker) and wait until done.
 
     The prompt (link, code with a copy button, countdown) is shown in the cell; interrupting
     the kernel cancels the sign-in. Returns the account that signed in.
@@ -241,7 +241,7 @@ def run_sign_in(
     prompt = SignInPrompt(flow, rich=rich)
     prompt.show()
     try:
-        account = client.wait_for_sign_in(flow, timeout=timeout)
+        account = client.wait_for_sign_in(flow, timeout=timeout, on_update=prompt.update)
     except SignInInterrupted:
         prompt.finish("Sign-in cancelled.", ok=False)
         raise

@@ -13,6 +13,8 @@ azure-core is optional: without it, ``get_token`` returns a named tuple of the s
 from __future__ import annotations
 
 import asyncio
+import functools
+import html
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -49,17 +51,63 @@ class _FallbackAccessTokenInfo:
         self.token_type = token_type
         self.refresh_on = refresh_on
 
-    def __repr__(self) -> str:
-        return f"AccessTokenInfo(token={self.token!r}, expires_on={self.expires_on})"
+
+def _describe_info(info: Any) -> str:
+    """``AccessTokenInfo(...)`` with the token's redacted description instead of the token."""
+    token = info.token
+    shown = repr(token) if isinstance(token, AccessToken) else "<redacted>"
+    return (
+        f"AccessTokenInfo(token={shown}, expires_on={info.expires_on}, "
+        f"token_type={info.token_type!r}, refresh_on={info.refresh_on})"
+    )
+
+
+@functools.cache
+def _redacted_info_type(base: type) -> type:
+    """``base`` (azure-core's ``AccessTokenInfo``) with every display of the token redacted.
+
+    azure-core's own ``__repr__`` prints the token, so a cell ending in
+    ``credential.get_token_info(...)`` would put it in the notebook.
+    """
+
+    class RedactedAccessTokenInfo(base):  # type: ignore[misc, valid-type]
+        __doc__ = f"{base.__name__} whose repr, str and rich displays never show the token."
+
+        def __repr__(self) -> str:
+            return _describe_info(self)
+
+        __str__ = __repr__
+
+        def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+            p.text(_describe_info(self))
+
+        def _repr_html_(self) -> str:
+            return f"<code>{html.escape(_describe_info(self))}</code>"
+
+        def __reduce__(self) -> tuple[Any, ...]:
+            # a plain azure-core object when pickled (the class is made at run time)
+            return (
+                _unpickle_info,
+                (self.token, self.expires_on, self.token_type, self.refresh_on),
+            )
+
+    RedactedAccessTokenInfo.__name__ = RedactedAccessTokenInfo.__qualname__ = base.__name__
+    RedactedAccessTokenInfo.__module__ = __name__
+    return RedactedAccessTokenInfo
+
+
+def _unpickle_info(token: str, expires_on: int, token_type: str, refresh_on: Any) -> Any:
+    return _azure_types()[1](token, expires_on, token_type=token_type, refresh_on=refresh_on)
 
 
 def _azure_types() -> tuple[type, type]:
+    """azure-core's ``AccessToken`` and a redacted ``AccessTokenInfo`` (stand-ins without it)."""
     try:
         from azure.core.credentials import AccessToken as AzureAccessToken
         from azure.core.credentials import AccessTokenInfo
     except ImportError:
-        return _FallbackAccessToken, _FallbackAccessTokenInfo
-    return AzureAccessToken, AccessTokenInfo
+        return _FallbackAccessToken, _redacted_info_type(_FallbackAccessTokenInfo)
+    return AzureAccessToken, _redacted_info_type(AccessTokenInfo)
 
 
 def _auth_error(err: JupyterMsalError) -> Exception:
@@ -166,7 +214,9 @@ class Credential(_TokenSource):
         """``SupportsTokenInfo.get_token_info``: an ``azure.core.credentials.AccessTokenInfo``.
 
         ``refresh_on`` is set to when the kernel would fetch a new token, so azure-core's
-        policies ask again in time.
+        policies ask again in time. The object is a subclass whose ``repr``, ``str`` and rich
+        displays show ``<AccessToken for ...>`` instead of the token (azure-core's own
+        ``repr`` prints it).
         """
         options = options or {}
         token = self._token(scopes, options.get("claims"), options.get("tenant_id"))

@@ -133,13 +133,14 @@ class MsalMagics(Magics):
         "--method",
         choices=list(SignInMethod.names()),
         default="auto",
-        help="How to sign in (default: the broker where there is one, else device code).",
+        help="How to sign in: auth_code (a link to sign in in this browser), device_code, "
+        "broker, or auto (the server chooses).",
     )
     @ma.argument("--timeout", type=float, help="Seconds to wait for the sign-in.")
     @no_var_expand
     @line_magic
     def msal_login(self, line: str = "") -> None:
-        """Sign in: shows the link and code (or opens the broker) and waits until done."""
+        """Sign in: shows the link (and code), or opens the broker, and waits until done."""
         from . import api
 
         args = self._parse(self.msal_login, line)

@@ -16,6 +16,8 @@ from ..redact import install_redaction
 from ..service import TokenService
 from ..status import status_document
 from .handlers import make_routes
+from .managed_identity import ManagedIdentityEndpoint
+from .redirect import make_redirect_routes, note_server_address
 
 __all__ = ["JupyterMsalApp"]
 
@@ -34,6 +36,7 @@ class JupyterMsalApp(ExtensionApp):
 
     service: TokenService | None = None
     kernel_secret: str = ""
+    managed_identity: ManagedIdentityEndpoint | None = None
 
     def initialize_settings(self) -> None:
         """Read and check the settings, open the cache, build the service (fail loudly)."""
@@ -46,6 +49,7 @@ class JupyterMsalApp(ExtensionApp):
             raise
         self.kernel_secret = secrets.token_urlsafe(32)
         os.environ[SERVER_SECRET_ENV] = self.kernel_secret
+        self.managed_identity = ManagedIdentityEndpoint(settings, self.log)
         self._publish_url()
         status = status_document(self.service)
         self.log.info(
@@ -60,11 +64,17 @@ class JupyterMsalApp(ExtensionApp):
         """Register the REST API under the server's base_url."""
         assert self.service is not None
         self.handlers.extend(make_routes(self.service, self.kernel_secret))
+        if self.managed_identity is not None:
+            self.handlers.extend(self.managed_identity.routes(self.service))
+        self.handlers.extend(make_redirect_routes(self.service, self.kernel_secret))
+        note_server_address(self.service, self.serverapp)
 
     def _publish_url(self) -> None:
         url = self.serverapp.connection_url if self.serverapp else ""
         if url:
             os.environ[SERVER_URL_ENV] = url if url.endswith("/") else url + "/"
+            if self.managed_identity is not None:
+                self.managed_identity.publish(os.environ[SERVER_URL_ENV])
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Once the HTTP server listens, the port is final: publish the URL again."""
@@ -74,6 +84,8 @@ class JupyterMsalApp(ExtensionApp):
         """Cancel pending sign-ins, stop worker threads, withdraw the environment."""
         if self.service is not None:
             self.service.close()
+        if self.managed_identity is not None:
+            self.managed_identity.withdraw()
         if os.environ.get(SERVER_SECRET_ENV) == self.kernel_secret:  # ours, not a newer server's
             os.environ.pop(SERVER_SECRET_ENV, None)
             os.environ.pop(SERVER_URL_ENV, None)

@@ -1,8 +1,10 @@
 """The one place errors become HTTP answers: status codes and JSON bodies.
 
 Domain errors (:mod:`jupyter_msal.errors`) know nothing of HTTP; :data:`HTTP_STATUS` maps
-each kind to its status (the most specific class wins), and :func:`error_body` turns any
-exception a handler meets into ``(status, {"error", "message", ...})``.
+each kind to its status (the most specific class wins), :func:`error_body` turns any
+exception a handler meets into ``(status, {"error", "message", ...})``, and
+:func:`error_headers` gives the headers that go with it (``Retry-After`` for the 503s of a
+failing identity provider or a locked cache).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from ..errors import (
     BodyTooLarge,
     BrokerUnavailable,
     CacheError,
+    CacheLocked,
     ConfigError,
     Forbidden,
     IdentityProviderError,
+    IdentityProviderUnavailable,
     IdentityProviderUnreachable,
     JupyterMsalError,
     NotFound,
@@ -28,13 +32,14 @@ from ..errors import (
     TooManySignIns,
 )
 
-__all__ = ["HTTP_STATUS", "error_body", "http_status"]
+__all__ = ["HTTP_STATUS", "error_body", "error_headers", "http_status"]
 
 #: The HTTP status of each kind of error; subclasses inherit their parent's.
 HTTP_STATUS: dict[type[JupyterMsalError], int] = {
     JupyterMsalError: 500,
     ConfigError: 500,
     CacheError: 500,
+    CacheLocked: 503,
     BadRequest: 400,
     BodyTooLarge: 413,
     TooManySignIns: 429,
@@ -45,6 +50,7 @@ HTTP_STATUS: dict[type[JupyterMsalError], int] = {
     SignInFailed: 400,
     IdentityProviderError: 502,
     IdentityProviderUnreachable: 504,
+    IdentityProviderUnavailable: 503,
     ServerUnavailable: 503,
 }
 
@@ -63,6 +69,15 @@ def http_status(err: JupyterMsalError) -> int:
         if cls in HTTP_STATUS:
             return HTTP_STATUS[cls]
     return 500
+
+
+def error_headers(err: BaseException) -> dict[str, str]:
+    """Headers an answer for ``err`` carries besides the JSON body: ``Retry-After`` (seconds)
+    when the error says when to try again."""
+    retry_after = getattr(err, "retry_after", None)
+    if isinstance(err, JupyterMsalError) and isinstance(retry_after, int) and retry_after >= 0:
+        return {"Retry-After": str(retry_after)}
+    return {}
 
 
 def error_body(err: BaseException) -> tuple[int, dict[str, Any]]:

@@ -18,16 +18,34 @@ from tornado import web
 
 from ..constants import API_PATH
 from ..errors import BadRequest, BodyTooLarge, Forbidden, JupyterMsalError, NotFound
+from ..scopes import check_account_selector
 from ..service import TokenService
 from ..status import status_document
 from .auth import KernelAwareAuthorizer, KernelSecretIdentity
-from .errors import error_body, http_status
+from .errors import error_body, error_headers, http_status
 from .openapi import openapi_document
 
 __all__ = ["MAX_BODY_BYTES", "make_routes"]
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_WAIT_SECONDS = 30.0
+#: How deep arrays and objects may nest in a request body (the API needs 2).
+MAX_JSON_DEPTH = 8
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` (parsed JSON) nests deeper than :data:`MAX_JSON_DEPTH`; no recursion."""
+    level = [value]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return any(isinstance(item, (dict, list)) for item in level)
 
 
 class MsalHandler(APIHandler):
@@ -56,6 +74,8 @@ class MsalHandler(APIHandler):
         err = exc_info[1] if exc_info else web.HTTPError(status_code)
         status, body = error_body(err)
         self.set_status(status)
+        for name, value in error_headers(err).items():
+            self.set_header(name, value)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
@@ -88,8 +108,12 @@ class MsalHandler(APIHandler):
             return {}
         try:
             body = json.loads(raw)
+        except RecursionError:
+            body = None
         except (ValueError, UnicodeDecodeError) as err:
             raise BadRequest(f"The request body is not valid JSON: {err}") from err
+        if body is None or _too_deep(body):
+            raise BadRequest(f"The request body nests more than {MAX_JSON_DEPTH} levels deep.")
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object.")
         unknown = sorted(set(body) - allowed)
@@ -148,6 +172,8 @@ class AccountsHandler(MsalHandler):
 
     @api
     async def get(self, account: str | None = None) -> None:
+        if account:
+            check_account_selector(unquote(account))
         accounts = await self.service.workers.call_cache(self.service.list_accounts)
         if account:
             match = [a for a in accounts if a.matches(unquote(account))]
@@ -208,19 +234,24 @@ class SignInsHandler(MsalHandler):
         method = _field(body, "method", str, "auto")
         scopes = _field(body, "scopes", list, [])
         claims = _field(body, "claims", str)
-        flow = await self.service.workers.call_idp(self.service.flows.start, method, scopes, claims)
+        flow = await self.service.workers.call_sign_in(
+            self.service.flows.start, method, scopes, claims
+        )
         self.reply(flow.to_dict(), status=202)
 
 
 class SignInHandler(MsalHandler):
-    """``GET sign-ins/{id}[?wait=S]`` (long poll) and ``DELETE sign-ins/{id}`` (cancel)."""
+    """``GET sign-ins/{id}[?wait=S[&since=STEP]]`` (long poll) and ``DELETE sign-ins/{id}``."""
 
     @api
     async def get(self, flow_id: str) -> None:
         wait = _wait_seconds(self)
+        since = self.get_query_argument("since", "")
+        if since and not since.isdigit():
+            raise BadRequest(f"since must be the step a client has seen, not {since!r}.")
         flow = self.service.flows.get(flow_id)
         if wait:
-            await flow.wait_async(wait)
+            await flow.wait_async(wait, int(since) if since else None)
         self.reply(flow.to_dict())
 
     @api

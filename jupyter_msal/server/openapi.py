@@ -15,6 +15,19 @@ from ..models import Account, FlowState, SignInMethod
 __all__ = ["openapi_document"]
 
 _STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
+#: Scopes a request may name: RFC 6749 scope tokens (anything else is a 400).
+_SCOPE_LIST = {
+    "type": "array",
+    "maxItems": 50,
+    "items": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 512,
+        "pattern": "^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$",
+    },
+}
+#: A username or home_account_id (printable, no white space; anything else is a 400).
+_ACCOUNT_SELECTOR = {"type": "string", "minLength": 1, "maxLength": 256}
 _ACCOUNT = {
     "type": "object",
     "additionalProperties": False,
@@ -30,6 +43,8 @@ _ERROR = {
         "hint": {"type": "string"},
         "aadsts": {"type": "string"},
         "setting": {"type": "string"},
+        "retry_after": {"type": "integer", "description": "seconds; also the Retry-After header"},
+        "replayed": {"type": "boolean", "description": "msal replayed an earlier 429/5xx"},
     },
 }
 _FLOW_PROPERTIES: dict[str, Any] = {
@@ -49,6 +64,7 @@ _FLOW_PROPERTIES: dict[str, Any] = {
     "account": {"oneOf": [{"$ref": "#/components/schemas/Account"}, {"type": "null"}]},
     "error": {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"type": "null"}]},
     "fallback_reason": {"type": ["string", "null"]},
+    "step": {"type": "integer", "minimum": 0},
 }
 _FLOW = {
     "type": "object",
@@ -131,8 +147,32 @@ _STATUS = _closed(
             "items": {"type": "string", "enum": _FLOW_PROPERTIES["method"]["enum"]},
         },
         "accounts": _ACCOUNT_LIST,
+        "managed_identity": _closed(
+            {
+                "enabled": {"type": "boolean"},
+                "endpoint": _STRING_OR_NULL,
+                "note": {"type": "string"},
+            }
+        ),
         "revision": {"type": "integer"},
         "warnings": {"type": "array", "items": {"type": "string"}},
+    }
+)
+_MANAGED_IDENTITY_TOKEN = _closed(
+    {
+        "access_token": {"type": "string"},
+        "expires_on": {"type": "integer", "description": "epoch seconds"},
+        "resource": {"type": "string"},
+        "token_type": {"type": "string"},
+        "client_id": {"type": "string"},
+    }
+)
+_MANAGED_IDENTITY_ERROR = _closed(
+    {
+        "error": {"type": "string"},
+        "error_description": {"type": "string"},
+        "statusCode": {"type": "integer"},
+        "message": {"type": "string"},
     }
 )
 _ACCOUNT_PARAM = {
@@ -165,10 +205,13 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                 "SignIn": _FLOW,
                 "Status": _STATUS,
                 "Token": _TOKEN,
+                "ManagedIdentityToken": _MANAGED_IDENTITY_TOKEN,
+                "ManagedIdentityError": _MANAGED_IDENTITY_ERROR,
             },
             "securitySchemes": {
                 "jupyterToken": {"type": "apiKey", "in": "header", "name": "Authorization"},
                 "kernelSecret": {"type": "apiKey", "in": "header", "name": "X-Jupyter-Msal-Secret"},
+                "identityHeader": {"type": "apiKey", "in": "header", "name": "X-IDENTITY-HEADER"},
             },
         },
         "security": [{"jupyterToken": []}, {"kernelSecret": []}],
@@ -186,18 +229,21 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                 },
                 "delete": {
                     "summary": "Sign out of all accounts",
-                    "responses": {"200": _json(_SIGN_OUT_REPLY), **_errors(403)},
+                    "responses": {"200": _json(_SIGN_OUT_REPLY), **_errors(403, 502, 503, 504)},
                 },
             },
             "/accounts/{account}": {
                 "parameters": [_ACCOUNT_PARAM],
                 "get": {
                     "summary": "One account",
-                    "responses": {"200": _json("Account"), **_errors(403, 404)},
+                    "responses": {"200": _json("Account"), **_errors(400, 403, 404)},
                 },
                 "delete": {
                     "summary": "Sign out of one account",
-                    "responses": {"200": _json(_SIGN_OUT_REPLY), **_errors(403, 404)},
+                    "responses": {
+                        "200": _json(_SIGN_OUT_REPLY),
+                        **_errors(400, 403, 404, 502, 503, 504),
+                    },
                 },
             },
             "/token": {
@@ -208,8 +254,8 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                             "type": "object",
                             "additionalProperties": False,
                             "properties": {
-                                "scopes": _STRING_LIST,
-                                "account": {"type": "string"},
+                                "scopes": _SCOPE_LIST,
+                                "account": _ACCOUNT_SELECTOR,
                                 "force_refresh": {"type": "boolean"},
                                 "claims": {"type": "string"},
                             },
@@ -217,7 +263,7 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                     ),
                     "responses": {
                         "200": _json("Token"),
-                        **_errors(400, 401, 403, 404, 413, 502, 504),
+                        **_errors(400, 401, 403, 404, 413, 502, 503, 504),
                     },
                 }
             },
@@ -234,14 +280,14 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                             "additionalProperties": False,
                             "properties": {
                                 "method": {"type": "string", "enum": SignInMethod.names()},
-                                "scopes": _STRING_LIST,
+                                "scopes": _SCOPE_LIST,
                                 "claims": {"type": "string"},
                             },
                         }
                     ),
                     "responses": {
                         "202": _json("SignIn"),
-                        **_errors(400, 403, 409, 413, 429, 502, 504),
+                        **_errors(400, 403, 409, 413, 429, 502, 503, 504),
                     },
                 },
             },
@@ -255,7 +301,15 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                             "in": "query",
                             "required": False,
                             "schema": {"type": "number", "minimum": 0, "maximum": 30},
-                        }
+                        },
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "required": False,
+                            "description": "the step the caller has seen: a flow that has "
+                            "moved on from it answers at once",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
                     ],
                     "responses": {"200": _json("SignIn"), **_errors(400, 403, 404)},
                 },
@@ -279,7 +333,49 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                     ),
                     "responses": {
                         "200": _json("SignIn"),
-                        **_errors(400, 403, 404, 409, 413, 502, 504),
+                        **_errors(400, 403, 404, 409, 413, 502, 503, 504),
+                    },
+                }
+            },
+            "/managed-identity": {
+                "get": {
+                    "summary": "The signed-in user's token for one resource, in the App Service "
+                    "managed-identity protocol (IDENTITY_ENDPOINT, for unmodified Azure code)",
+                    "description": "Authenticated only by the X-IDENTITY-HEADER secret that "
+                    "kernels and terminals inherit in IDENTITY_HEADER; Jupyter tokens and cookies "
+                    "are refused. client_id, mi_res_id, object_id and principal_id are accepted "
+                    "and ignored. Errors use 4xx statuses only, which Azure SDKs do not retry.",
+                    "security": [{"identityHeader": []}],
+                    "parameters": [
+                        {
+                            "name": "api-version",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["2019-08-01"]},
+                        },
+                        {
+                            "name": "resource",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "minLength": 1},
+                        },
+                        *(
+                            {
+                                "name": name,
+                                "in": "query",
+                                "required": False,
+                                "schema": {"type": "string"},
+                                "description": "ignored",
+                            }
+                            for name in ("client_id", "mi_res_id", "object_id", "principal_id")
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json("ManagedIdentityToken"),
+                        **{
+                            str(code): _json("ManagedIdentityError", "Error (see `message`)")
+                            for code in (400, 401, 403)
+                        },
                     },
                 }
             },

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from ._emulator_minting import TokenMinting
+from ._emulator_policies import SignInPolicies
 from ._emulator_records import AuthCode
 from ._emulator_tokens import EmulatorGrantError, b64url, is_guid, now_s, resolve_scopes
 
@@ -22,7 +23,7 @@ __all__ = ["AuthorizationCodeGrant"]
 _AUTH_CODE_LIFETIME = 600
 
 
-class AuthorizationCodeGrant(TokenMinting):
+class AuthorizationCodeGrant(SignInPolicies, TokenMinting):
     """Authorization codes: the authorize endpoint and their redemption."""
 
     def handle_authorize(self, tenant: str, query: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -48,6 +49,13 @@ class AuthorizationCodeGrant(TokenMinting):
             return redirect_uri, {
                 "error": "invalid_request",
                 "error_description": "AADSTS501491: Invalid code_challenge_method.",
+                **extra,
+            }
+        blocked = self.sign_in_block("auth_code")
+        if blocked is not None:
+            return redirect_uri, {
+                "error": "access_denied",
+                "error_description": f"AADSTS{blocked.code}: {blocked.description}",
                 **extra,
             }
         try:

@@ -84,10 +84,12 @@ class EmulatorConnections(EmulatorGrants):
         """The ``JUPYTER_MSAL_*`` variables that point jupyter-msal at this emulator.
 
         Always the authority, the CA bundle and no instance discovery. With ``cache_path``,
-        also a plaintext token cache there (tests and demos need no keyring) and requests to
-        loopback hosts only; with ``http_timeout``, the seconds jupyter-msal waits for the
-        emulator. The one place that knows these variables: tests, the subprocess server
-        helper and ``jupyter msal demo`` all build their environment here.
+        also a plaintext token cache there (tests and demos need no keyring), requests to
+        loopback hosts only, and ``auto`` sign-ins with a device code (which tests approve with
+        :meth:`approve`) rather than in the browser; with ``http_timeout``, the seconds
+        jupyter-msal waits for the emulator. The one place that knows these variables:
+        tests, the subprocess server helper and ``jupyter msal demo`` all build their
+        environment here.
         """
         env = {
             "JUPYTER_MSAL_AUTHORITY": self.authority(tenant),
@@ -98,6 +100,7 @@ class EmulatorConnections(EmulatorGrants):
             env["JUPYTER_MSAL_CACHE_PATH"] = os.fspath(cache_path)
             env["JUPYTER_MSAL_CACHE_ENCRYPTION"] = "none"
             env["JUPYTER_MSAL_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+            env["JUPYTER_MSAL_AUTO_SIGN_IN_METHODS"] = "broker,device_code"
         if http_timeout is not None:
             env["JUPYTER_MSAL_HTTP_TIMEOUT"] = f"{http_timeout:g}"
         return env

@@ -78,6 +78,14 @@ class ControlHandler(EmulatorHandler):
                 extra=args.get("extra"),
             )
             return {}
+        if action == "block":
+            emu.block_sign_in(str(args.get("method", "device_code")), int(args.get("code", 53003)))
+            return {"blocked": emu.blocked_sign_ins}
+        if action == "unblock":
+            emu.unblock_sign_in(args.get("method"))
+            return {"blocked": emu.blocked_sign_ins}
+        if action == "revoke-sessions":
+            return {"revoked": emu.revoke_sessions(args.get("username"))}
         if action == "revoke":
             return {"revoked": emu.revoke_refresh_tokens(args.get("username"))}
         if action == "reset":
@@ -99,7 +107,16 @@ class ControlHandler(EmulatorHandler):
                     setattr(emu, name, int(args[name]))
             if "default_username" in args:
                 emu.default_username = str(args["default_username"])
-            for flag in ("refresh_token_single_use", "expand_default_scope"):
+            if "access_token_version" in args:
+                version = str(args["access_token_version"])
+                if version not in ("auto", "1.0", "2.0"):
+                    raise ValueError("access_token_version must be 'auto', '1.0' or '2.0'")
+                emu.access_token_version = version
+            for flag in (
+                "refresh_token_single_use",
+                "expand_default_scope",
+                "auth_code_sign_in_page",
+            ):
                 if flag in args:
                     setattr(emu, flag, bool(args[flag]))
             return {}

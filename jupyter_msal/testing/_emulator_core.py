@@ -24,7 +24,13 @@ from ._emulator_records import (
     RefreshGrant,
     ScheduledApproval,
 )
-from ._emulator_tokens import DEFAULT_TENANT_ID, DEFAULT_USERNAME, TokenSigner, oid_for
+from ._emulator_tokens import (
+    DEFAULT_TENANT_ID,
+    DEFAULT_USERNAME,
+    V1_RESOURCE_HOSTS,
+    TokenSigner,
+    oid_for,
+)
 
 __all__ = ["COUNT_KEYS", "FAULT_ENDPOINTS", "EmulatorCore"]
 
@@ -63,9 +69,22 @@ class EmulatorCore:
         #: Entra ID does for many resources. msal files the token under those scopes and so
         #: does not find it again for ``R/.default`` on its own.
         self.expand_default_scope = False
+        #: Which access tokens look like Entra ID v1 tokens (``iss https://sts.windows.net/<tid>/``,
+        #: ``ver 1.0``, the v1 claim set): ``"auto"`` for first-party resources only (storage,
+        #: Key Vault, ARM, ...: see :attr:`v1_resources`), as Entra ID issues them and as
+        #: Azurite requires; ``"1.0"`` or ``"2.0"`` for every token.
+        self.access_token_version = "auto"
+        #: Resource hosts (fnmatch patterns) that get v1 tokens when the version is ``"auto"``.
+        self.v1_resources: set[str] = set(V1_RESOURCE_HOSTS)
         #: client_id -> client secret. Listed clients must present that secret (or any client
         #: assertion); other clients may present any credential.
         self.client_secrets: dict[str, str] = {}
+        #: When True, the authorize endpoint shows a sign-in page for people (a username and
+        #: Sign in / Cancel buttons) instead of signing the default user in at once.
+        self.auth_code_sign_in_page = False
+        self._blocked_methods: dict[str, int] = {}
+        self._cae_revoked: set[str] = set()
+        self._cae_event_at = 0
         self._lock = threading.RLock()
         self._new_code = threading.Condition(self._lock)
         self._signer = TokenSigner()

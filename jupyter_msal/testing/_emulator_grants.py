@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._emulator_auth_code import AuthorizationCodeGrant
+from ._emulator_cae import CaeChallenges
 from ._emulator_clients import ClientCredentialsGrant
 from ._emulator_device_code import DeviceCodeGrant
 from ._emulator_documents import (
@@ -32,6 +33,7 @@ class EmulatorGrants(
     RefreshTokenGrant,
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
+    CaeChallenges,
 ):
     """Discovery documents, token minting, faults and the OAuth 2.0 grants of the emulator."""
 
@@ -53,10 +55,16 @@ class EmulatorGrants(
                 900144,
                 "The request body must contain the following parameter: 'client_id'.",
             )
-        self.check_client_secret(client_id, form, authorization, required=False)
+        # a client registered with a secret is confidential: its user grants need the secret
+        confidential = client_id in self.client_secrets and grant_type in (
+            GRANT_AUTHORIZATION_CODE,
+            GRANT_REFRESH_TOKEN,
+        )
+        self.check_client_secret(client_id, form, authorization, required=confidential)
         want_client_info = form.get("client_info") == "1"
         with self._lock:
             if grant_type == GRANT_DEVICE_CODE:
+                self.refuse_blocked_device_code(form)
                 return self.grant_device_code(client_id, form, want_client_info)
             if grant_type == GRANT_REFRESH_TOKEN:
                 return self.grant_refresh_token(tenant, client_id, form, want_client_info)

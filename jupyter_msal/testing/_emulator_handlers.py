@@ -201,7 +201,10 @@ class AuthorizeHandler(_IdentityHandler):
             self.set_status(400)
             self.finish(page("Sign-in error", f'<p id="result">{html.escape(str(exc))}</p>'))
             return
-        mode = query.get("response_mode", "query")
+        self.send_back(redirect_uri, params, query.get("response_mode", "query"))
+
+    def send_back(self, redirect_uri: str, params: dict[str, str], mode: str) -> None:
+        """Send the browser to ``redirect_uri`` with ``params`` the way ``mode`` asks."""
         if mode == "form_post":
             fields = "".join(
                 f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'

@@ -9,7 +9,6 @@ import tornado.web
 
 from ._emulator_control import ControlHandler, StateHandler
 from ._emulator_handlers import (
-    AuthorizeHandler,
     DeviceCodeHandler,
     DiscoveryHandler,
     InstanceDiscoveryHandler,
@@ -19,6 +18,8 @@ from ._emulator_handlers import (
     TokenHandler,
 )
 from ._emulator_pages import DeviceLoginHandler, IndexHandler
+from ._emulator_resource import ProtectedResourceHandler
+from ._emulator_sign_in_page import AuthorizePageHandler
 
 if TYPE_CHECKING:
     from ._emulator_grants import EmulatorGrants
@@ -60,10 +61,11 @@ def make_application(emu: EmulatorGrants) -> tornado.web.Application:
             (r"/devicelogin", DeviceLoginHandler, kw),
             (r"/_emulator/state", StateHandler, kw),
             (r"/_emulator/([a-z-]+)", ControlHandler, kw),
+            (r"/_resource/(.*)", ProtectedResourceHandler, kw),
             (rf"/{tenant}/v2\.0/\.well-known/openid-configuration", DiscoveryHandler, kw),
             (rf"/{tenant}/oauth2/v2\.0/devicecode", DeviceCodeHandler, kw),
             (rf"/{tenant}/oauth2/v2\.0/token", TokenHandler, kw),
-            (rf"/{tenant}/oauth2/v2\.0/authorize", AuthorizeHandler, kw),
+            (rf"/{tenant}/oauth2/v2\.0/authorize", AuthorizePageHandler, kw),
             (rf"/{tenant}/oauth2/v2\.0/logout", LogoutHandler, kw),
             (rf"/{tenant}/discovery/v2\.0/keys", JwksHandler, kw),
             (r"/discovery/v2\.0/keys", JwksHandler, kw),

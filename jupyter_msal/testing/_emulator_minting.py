@@ -2,15 +2,19 @@
 
 Every grant ends in :meth:`TokenMinting.issue_user_tokens` (device code, refresh token,
 authorization code) or :meth:`TokenMinting.issue_app_token` (client credentials). Callers hold
-the state lock.
+the state lock. Access tokens for first-party resources (storage, Key Vault, ARM, ...) have
+Entra ID's v1 shape (``iss https://sts.windows.net/<tenant>/``, ``ver 1.0``), others v2, unless
+``access_token_version`` says otherwise.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._emulator_core import EmulatorCore
 from ._emulator_documents import instance_metadata, openid_configuration
@@ -45,6 +49,10 @@ def _claims_markers(claims: str | None) -> dict[str, Any]:
     return markers
 
 
+def _v1_issuer(tenant_id: str) -> str:
+    return f"https://sts.windows.net/{tenant_id}/"
+
+
 class TokenMinting(EmulatorCore):
     """Signed access, refresh and ID tokens; discovery documents; Entra-shaped error bodies."""
 
@@ -73,6 +81,35 @@ class TokenMinting(EmulatorCore):
         )
 
     # ------------------------------------------------------------------ tokens
+    def issues_v1(self, resource: str) -> bool:
+        """Whether access tokens for ``resource`` are v1-shaped (see
+        :attr:`access_token_version` and :attr:`v1_resources`)."""
+        version = self.access_token_version
+        if version in ("1.0", "2.0"):
+            return version == "1.0"
+        host = (urlsplit(resource).hostname or "").lower()
+        return bool(host) and any(fnmatch.fnmatch(host, p) for p in self.v1_resources)
+
+    def _user_access_v1(
+        self, base: dict[str, Any], user: dict[str, str], username: str, tenant_id: str
+    ) -> dict[str, Any]:
+        """The v1 claim set of a user token (Entra ID's ``ver 1.0`` shape)."""
+        given, _, family = user["name"].partition(" ")
+        return {
+            **base,
+            "iss": _v1_issuer(tenant_id),
+            "acr": "1",
+            "amr": ["pwd"],
+            "appidacr": "0",
+            "family_name": family or given,
+            "given_name": given,
+            "ipaddr": "127.0.0.1",
+            "puid": hashlib.sha256(user["oid"].encode()).hexdigest()[:16].upper(),
+            "rh": "0.emu." + secrets.token_urlsafe(8),
+            "unique_name": username,
+            "ver": "1.0",
+        }
+
     def _response_scope(self, grant: ScopeGrant) -> str:
         scopes = grant.response_scopes
         if self.expand_default_scope:
@@ -98,27 +135,33 @@ class TokenMinting(EmulatorCore):
         lifetime = int(self.access_token_lifetime)
         issuer = f"{self.url}/{tenant_id}/v2.0"
         subject = b64url(hashlib.sha256(f"{user['oid']}|{client_id}".encode()).digest()[:24])
-        access_payload: dict[str, Any] = {
+        common: dict[str, Any] = {
             "aud": grant.resource,
-            "iss": issuer,
             "iat": now,
             "nbf": now,
             "exp": now + lifetime,
             "aio": secrets.token_urlsafe(12),
-            "azp": client_id,
             "appid": client_id,
-            "idtyp": "user",
             "name": user["name"],
             "oid": user["oid"],
-            "preferred_username": username,
             "upn": username,
             "scp": " ".join(grant.scp),
             "sub": subject,
             "tid": tenant_id,
             "uti": secrets.token_urlsafe(16),
-            "ver": "2.0",
             **_claims_markers(claims),
         }
+        if self.issues_v1(grant.resource):
+            access_payload = self._user_access_v1(common, user, username, tenant_id)
+        else:
+            access_payload = {
+                **common,
+                "iss": issuer,
+                "azp": client_id,
+                "idtyp": "user",
+                "preferred_username": username,
+                "ver": "2.0",
+            }
         access_token = self._signer.sign(access_payload)
         response: dict[str, Any] = {
             "token_type": "Bearer",
@@ -191,6 +234,15 @@ class TokenMinting(EmulatorCore):
             "ver": "2.0",
             **_claims_markers(claims),
         }
+        if self.issues_v1(grant.resource):
+            del payload["azp"]
+            payload.update(
+                iss=_v1_issuer(tenant_id),
+                idp=_v1_issuer(tenant_id),
+                appidacr="1",
+                rh="0.emu." + secrets.token_urlsafe(8),
+                ver="1.0",
+            )
         access_token = self._signer.sign(payload)
         self._issued_access.append(access_token)
         return {

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_USERNAME",
     "GRAPH_RESOURCE",
     "OIDC_SCOPES",
+    "V1_RESOURCE_HOSTS",
     "EmulatorGrantError",
     "ScopeGrant",
     "TokenSigner",
@@ -44,6 +45,28 @@ DEFAULT_USERNAME = "ada@contoso.com"
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 #: OpenID Connect scopes; they select what the response contains, not the audience.
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+#: Hosts (fnmatch patterns) of first-party resources whose access tokens Entra ID issues in the
+#: v1 format: Azure Storage, Key Vault, Resource Manager, SQL, Data Lake, Data Explorer, Service
+#: Bus, Event Hubs, Cognitive Services, Microsoft Graph.
+V1_RESOURCE_HOSTS = frozenset(
+    {
+        "storage.azure.com",
+        "*.core.windows.net",
+        "vault.azure.net",
+        "*.vault.azure.net",
+        "management.azure.com",
+        "management.core.windows.net",
+        "database.windows.net",
+        "*.database.windows.net",
+        "datalake.azure.net",
+        "*.kusto.windows.net",
+        "kusto.kusto.windows.net",
+        "servicebus.azure.net",
+        "eventhubs.azure.net",
+        "cognitiveservices.azure.com",
+        "graph.microsoft.com",
+    }
+)
 
 # Letters only, without vowels (no accidental words) and without I/O (no 1/0 confusion).
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"

@@ -45,6 +45,8 @@ export interface IFlow {
   state: FlowState;
   user_code?: string | null;
   verification_uri?: string | null;
+  /** The identity provider's page to open in a new tab (sign-in in the browser). */
+  sign_in_url?: string | null;
   message?: string | null;
   expires_on?: number | null;
   created_on?: number | null;
@@ -52,6 +54,8 @@ export interface IFlow {
   account?: IAccount | null;
   error?: IApiErrorBody | null;
   fallback_reason?: string | null;
+  /** Grows at every new step (another method took over) and when the flow ends. */
+  step?: number;
 }
 
 /** `GET jupyter-msal/accounts` */
@@ -157,10 +161,11 @@ export interface IMsalClient {
   }): Promise<IFlow>;
   getSignIn(
     id: string,
-    options?: { wait?: number; signal?: AbortSignal }
+    options?: { wait?: number; since?: number; signal?: AbortSignal }
   ): Promise<IFlow>;
   listSignIns(): Promise<IFlow[]>;
   cancelSignIn(id: string): Promise<IFlow>;
+  completeSignIn(id: string, url: string): Promise<IFlow>;
 }
 
 /**
@@ -221,16 +226,22 @@ export class MsalClient implements IMsalClient {
 
   /**
    * Read a sign-in flow. With `wait` (seconds, 0-30) the server answers as
-   * soon as the flow leaves `pending` or after that many seconds.
+   * soon as the flow leaves `pending` or takes a new step, or after that many
+   * seconds; `since` is the step the page has seen (answered at once when the
+   * flow has moved past it).
    */
   getSignIn(
     id: string,
-    options: { wait?: number; signal?: AbortSignal } = {}
+    options: { wait?: number; since?: number; signal?: AbortSignal } = {}
   ): Promise<IFlow> {
     let path = `sign-ins/${encodeURIComponent(id)}`;
     if (options.wait !== undefined && options.wait > 0) {
       const wait = Math.min(30, Math.max(0, Math.round(options.wait)));
-      path += URLExt.objectToQueryString({ wait });
+      const query: { wait: number; since?: number } = { wait };
+      if (options.since !== undefined) {
+        query.since = options.since;
+      }
+      path += URLExt.objectToQueryString(query);
     }
     return this.request<IFlow>('GET', path, undefined, options.signal);
   }
@@ -244,6 +255,18 @@ export class MsalClient implements IMsalClient {
   /** Cancel a pending sign-in. */
   cancelSignIn(id: string): Promise<IFlow> {
     return this.request<IFlow>('DELETE', `sign-ins/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Finish a sign-in in the browser with the address the browser ended on
+   * (when its redirect could not reach the server).
+   */
+  completeSignIn(id: string, url: string): Promise<IFlow> {
+    return this.request<IFlow>(
+      'POST',
+      `sign-ins/${encodeURIComponent(id)}/response`,
+      { url }
+    );
   }
 
   /**

@@ -6,6 +6,7 @@ import { Dialog } from '@jupyterlab/apputils';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
+import { BrowserStep } from './browserStep';
 import { copyText } from './clipboard';
 import { appendSentence, el } from './dom';
 import { translationBundle } from './i18n';
@@ -112,6 +113,10 @@ export class SignInBody extends Widget {
     );
     node.appendChild(this._deviceCode);
 
+    // sign-in in the browser: the page in a new tab, or the pasted address
+    this._browser = new BrowserStep(trans, url => this._session.complete(url));
+    node.appendChild(this._browser.node);
+
     this._note = el('p', { class: 'jp-msal-note' });
     node.appendChild(this._note);
 
@@ -209,6 +214,9 @@ export class SignInBody extends Widget {
       }
     }
 
+    this._browser.render(flow, phase === 'pending');
+    const inBrowser = phase === 'pending' && !!flow?.sign_in_url;
+
     let status = '';
     switch (phase) {
       case 'idle':
@@ -218,9 +226,11 @@ export class SignInBody extends Widget {
       case 'pending':
         status = userCode
           ? trans.__('Waiting for you to sign in…')
-          : trans.__(
-              'Finish signing in in the window that opened on the computer running Jupyter…'
-            );
+          : inBrowser
+            ? trans.__('Waiting for you to sign in in the new tab…')
+            : trans.__(
+                'Finish signing in in the window that opened on the computer running Jupyter…'
+              );
         break;
       case 'succeeded':
         status = flow?.account?.username
@@ -233,9 +243,11 @@ export class SignInBody extends Widget {
     this._status.textContent = status;
     this._status.hidden = !status;
 
-    const note = flow?.fallback_reason
-      ? trans.__('The sign-in broker was not used: %1', flow.fallback_reason)
-      : '';
+    const note = !flow?.fallback_reason
+      ? ''
+      : flow.method === 'auth_code'
+        ? flow.fallback_reason
+        : trans.__('The sign-in broker was not used: %1', flow.fallback_reason);
     this._note.textContent = note;
     this._note.hidden = !note || session.isDone;
 
@@ -278,6 +290,7 @@ export class SignInBody extends Widget {
   private _restartFactory: (() => SignInSession) | null;
   private _status: HTMLParagraphElement;
   private _deviceCode: HTMLDivElement;
+  private _browser: BrowserStep;
   private _link: HTMLAnchorElement;
   private _code: HTMLInputElement;
   private _copy: HTMLButtonElement;

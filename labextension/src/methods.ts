@@ -4,7 +4,12 @@
  */
 
 /** Every sign-in method the front end knows, in the order it offers them. */
-export const SIGN_IN_METHODS = ['auto', 'device_code', 'broker'] as const;
+export const SIGN_IN_METHODS = [
+  'auto',
+  'device_code',
+  'auth_code',
+  'broker'
+] as const;
 
 /** A sign-in method: `auto` lets the server choose. */
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];

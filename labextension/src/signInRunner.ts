@@ -109,7 +109,10 @@ export namespace SignInRunner {
   /** Options of the runner. */
   export interface IOptions {
     /** The REST client the sessions use. */
-    client: Pick<IMsalClient, 'startSignIn' | 'getSignIn' | 'cancelSignIn'>;
+    client: Pick<
+      IMsalClient,
+      'startSignIn' | 'getSignIn' | 'cancelSignIn' | 'completeSignIn'
+    >;
     /** The accounts, refreshed when a sign-in ends. */
     model: AccountsModel;
     /** The settings: method and scopes. */

@@ -55,7 +55,10 @@ export const FINAL_PHASES: ReadonlyArray<SessionPhase> = [
 /** Options of a `SignInSession`. */
 export interface ISignInSessionOptions {
   /** The REST client (or a test double). */
-  client: Pick<IMsalClient, 'startSignIn' | 'getSignIn' | 'cancelSignIn'>;
+  client: Pick<
+    IMsalClient,
+    'startSignIn' | 'getSignIn' | 'cancelSignIn' | 'completeSignIn'
+  >;
   /** The sign-in method to ask for (default `auto`). */
   method?: SignInMethod;
   /** Scopes to consent to (default: the server's default scopes). */
@@ -184,6 +187,27 @@ export class SignInSession {
     }
   }
 
+  /**
+   * Finish a sign-in in the browser with the address the browser ended on
+   * (its redirect could not reach the server). Resolves with what went
+   * wrong, in words, or null when the server took the address.
+   */
+  async complete(url: string): Promise<string | null> {
+    const flow = this._flow;
+    if (!flow || this.isDone) {
+      return null;
+    }
+    try {
+      const answer = await this._client.completeSignIn(flow.id, url.trim());
+      if (!this.isDone && answer && answer.id === flow.id) {
+        this._update(answer);
+      }
+      return null;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+
   /** Stop following without telling the server (e.g. the page is going away). */
   dispose(): void {
     this._abort?.abort();
@@ -204,6 +228,7 @@ export class SignInSession {
       try {
         const flow = await this._client.getSignIn(this._flow.id, {
           wait: this._wait,
+          since: this._flow.step,
           signal: abort.signal
         });
         if (this.isDone) {

@@ -238,6 +238,13 @@ def test_lab_blocked_by_policy_in_words(page: Any, lab: Any, emulator: Any, shot
         count=None,
     )
     emulator.approve(user_code)
+    # the device code is refused: the same sign-in moves on to the browser, where the policy
+    # (still in force at the token endpoint) refuses the authorization code too
+    expect(dialog).to_have_attribute("data-method", "auth_code", timeout=20_000)
+    with page.context.expect_page() as new_tab:
+        page.locator("#jp-msal-open-sign-in").click()
+    new_tab.value.wait_for_load_state()
+    new_tab.value.close()
     expect(dialog).to_have_attribute("data-phase", "failed", timeout=20_000)
     problem = page.locator("#jp-msal-signin-problem")
     expect(problem).to_have_attribute("data-kind", "policy")

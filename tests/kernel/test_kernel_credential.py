@@ -27,6 +27,8 @@ from jupyter_msal.testing.server import JupyterServerProcess
 STORAGE = "https://storage.azure.com/.default"
 
 CHALLENGE = {"access_token": {"nbf": {"essential": True, "value": "1700000000"}}}
+#: What msal sends for it: the challenge plus the client capabilities (JupyterMsal default CP1).
+SENT = {"access_token": {**CHALLENGE["access_token"], "xms_cc": {"values": ["CP1"]}}}
 
 
 class ProtectedApi:
@@ -46,7 +48,7 @@ class ProtectedApi:
                 claims = decode_jwt_claims(token)
                 if token not in api.emulator.issued_access_tokens:
                     self._answer(401, {"error": "unknown token"})
-                elif api.challenge and claims.get("claims_seen") != CHALLENGE:
+                elif api.challenge and claims.get("claims_seen") != SENT:
                     encoded = base64.urlsafe_b64encode(json.dumps(CHALLENGE).encode()).decode()
                     self._answer(
                         401,
@@ -58,7 +60,9 @@ class ProtectedApi:
                         },
                     )
                 else:
-                    self._answer(200, {"hello": claims.get("preferred_username")})
+                    # v1 tokens (storage) name the user in upn, v2 tokens in preferred_username
+                    user = claims.get("preferred_username") or claims.get("upn")
+                    self._answer(200, {"hello": user})
 
             def _answer(
                 self, status: int, body: Any, headers: dict[str, str] | None = None
@@ -146,7 +150,7 @@ def test_bearer_policy_with_claims_challenge(
     assert emulator.counts["token"] == 1
     first, challenged, retried = protected.seen[-3:]
     assert first == challenged != retried
-    assert decode_jwt_claims(retried)["claims_seen"] == CHALLENGE
+    assert decode_jwt_claims(retried)["claims_seen"] == SENT
 
 
 def test_get_token_shapes(signed_in: Any, emulator: EntraEmulator) -> None:
@@ -245,4 +249,4 @@ def test_bearer_auth_requests_and_httpx(
     assert response.status_code == 200
     assert [r.status_code for r in response.history] == [401]
     assert emulator.counts["token"] == 1
-    assert decode_jwt_claims(protected.seen[-1])["claims_seen"] == CHALLENGE
+    assert decode_jwt_claims(protected.seen[-1])["claims_seen"] == SENT

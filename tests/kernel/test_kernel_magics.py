@@ -280,7 +280,8 @@ def test_accounts_login_logout_magics(
         claims = json.dumps({"access_token": {"xms_cc": {"values": ["cp1"]}}})
         k.ok(f"t2 = %msal_token $scopes -a $who --claims '{claims}'")
         assert emulator.counts["token"] == 1  # claims skip every cache
-        assert k.eval("t2.claims['claims_seen']['access_token']['xms_cc']") == {"values": ["cp1"]}
+        # msal puts the client capabilities (JupyterMsal.client_capabilities) into xms_cc
+        assert k.eval("t2.claims['claims_seen']['access_token']['xms_cc']") == {"values": ["CP1"]}
 
         out = k.ok("%msal_logout")
         assert out.stdout.strip() == "Signed out of grace@contoso.com."
@@ -298,4 +299,4 @@ def test_help_is_argparse_style(server: JupyterServerProcess) -> None:
         assert "%msal_token [-a ACCOUNT] [--force-refresh] [--claims CLAIMS]" in doc
         assert "--no-sign-in" in doc and "--timeout TIMEOUT" in doc
         login = k.eval("get_ipython().find_line_magic('msal_login').__doc__")
-        assert "--method {auto,device_code,broker}" in login
+        assert "--method {auto,device_code,auth_code,broker}" in login

@@ -74,7 +74,7 @@ describe('addCommands', () => {
     expect(
       commands.options.get(CommandIDs.signIn).describedBy.args.properties.method
         .enum
-    ).toEqual(['auto', 'device_code', 'broker']);
+    ).toEqual(['auto', 'device_code', 'auth_code', 'broker']);
     model.dispose();
   });
 

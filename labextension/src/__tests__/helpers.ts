@@ -96,6 +96,7 @@ export class FakeClient implements IMsalClient {
   startAnswers: Answer<IFlow>[] = [];
   getAnswers: Answer<IFlow>[] = [];
   cancelAnswers: Answer<IFlow>[] = [];
+  completeAnswers: Answer<IFlow>[] = [];
   lastStart: any = null;
   lastWait: number | undefined;
   lastSignal: AbortSignal | undefined;
@@ -123,7 +124,7 @@ export class FakeClient implements IMsalClient {
   }
   getSignIn(
     id: string,
-    options?: { wait?: number; signal?: AbortSignal }
+    options?: { wait?: number; since?: number; signal?: AbortSignal }
   ): Promise<IFlow> {
     this.calls.push(`getSignIn:${id}`);
     this.lastWait = options?.wait;
@@ -137,6 +138,10 @@ export class FakeClient implements IMsalClient {
   cancelSignIn(id: string): Promise<IFlow> {
     this.calls.push(`cancelSignIn:${id}`);
     return answer(this.cancelAnswers);
+  }
+  completeSignIn(id: string, url: string): Promise<IFlow> {
+    this.calls.push(`completeSignIn:${id}:${url}`);
+    return answer(this.completeAnswers);
   }
 }
 

@@ -2,7 +2,12 @@ import { isSignInMethod, SIGN_IN_METHODS } from '../methods';
 
 describe('sign-in methods', () => {
   it('lists the methods a page may ask for', () => {
-    expect(SIGN_IN_METHODS).toEqual(['auto', 'device_code', 'broker']);
+    expect(SIGN_IN_METHODS).toEqual([
+      'auto',
+      'device_code',
+      'auth_code',
+      'broker'
+    ]);
   });
 
   it('recognises them, and nothing else', () => {
