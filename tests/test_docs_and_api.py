@@ -12,7 +12,8 @@ from pathlib import Path
 
 import jupyter_msal
 from jupyter_msal import errors
-from jupyter_msal.config import JupyterMsal, settings_markdown
+from jupyter_msal.config import JupyterMsal
+from jupyter_msal.config_docs import settings_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 PINNED_SETTINGS = {
@@ -38,7 +39,7 @@ PINNED_SETTINGS = {
 def test_configuration_doc_is_generated_from_the_code() -> None:
     assert (ROOT / "docs" / "configuration.md").read_text() == settings_markdown(), (
         "docs/configuration.md is stale: "
-        "run `python -m jupyter_msal.config > docs/configuration.md`"
+        "run `python -m jupyter_msal.config_docs > docs/configuration.md`"
     )
 
 

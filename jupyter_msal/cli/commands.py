@@ -1,134 +1,22 @@
-"""``jupyter msal status|accounts|login|token|logout|generate-key|demo``.
-
-A :class:`~jupyter_core.application.JupyterApp` with one app per subcommand, as
-``jupyter labextension`` is built: the ``JupyterMsal`` settings can be given as
-``--JupyterMsal.<name>=<value>`` or in config files (``jupyter_msal_config.py``,
-``jupyter_server_config.py``), and ``--help-all`` lists them.
-
-In a terminal opened from Jupyter the commands talk to the running server (its URL and secret
-are in the environment, and its settings apply); in a plain shell they run the token service
-in-process on this command's settings and the same cache file ("direct mode").
-
-``jupyter msal token --scope S`` prints only the token, so ``$(jupyter msal token --scope S)``
-works; everything else (prompts, errors) goes to stderr.
-"""
+"""The subcommands of ``jupyter msal``: one app each."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any, ClassVar
 
-from jupyter_core.application import NoStart, base_aliases, base_flags
-from traitlets import Bool, Enum, Int, List, Unicode
+from jupyter_core.application import base_aliases, base_flags
+from traitlets import Bool, Enum, Int, Unicode
 
-from .config_files import JupyterMsalConfigApp
-from .errors import AccountNotNamed, BadRequest, JupyterMsalError, SignInRequired
-from .terminal_prompt import wait_in_terminal
+from ..errors import AccountNotNamed, SignInRequired
+from ..models import SignInMethod
+from .base import ClientApp, MsalBaseApp, ScopesApp, flag, print_json, wait_for_sign_in
 
-__all__ = ["MsalApp", "main"]
+__all__ = ["SUBCOMMANDS"]
 
 
-def _clients() -> Any:
-    """The clients' module (``get_client``, ``reset_client``, ``DirectClient``)."""
-    from . import client
 
-    return client
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def _wait_for_sign_in(client: Any, flow: dict[str, Any]) -> None:
-    """Show the sign-in prompt on stderr and wait; Ctrl+C cancels the sign-in (exit 130)."""
-    err = sys.stderr
-    try:
-        account = wait_in_terminal(client, flow, err=err)
-    except KeyboardInterrupt:
-        err.write("Sign-in cancelled.\n")
-        raise SystemExit(130) from None
-    err.write(f"Signed in as {account.username or account.home_account_id}.\n")
-
-
-def _flag(app: str, trait: str, value: bool, help: str) -> tuple[dict[str, Any], str]:
-    """A command-line flag that sets ``<app>.<trait>`` to ``value``."""
-    return {app: {trait: value}}, help
-
-
-# ---------------------------------------------------------------------------------------------
-# The base classes
-
-
-class MsalBaseApp(JupyterMsalConfigApp):
-    """What every ``jupyter msal`` subcommand shares: Jupyter's config, arguments, ``run``."""
-
-    #: The subcommand, as messages name it (``jupyter msal <command>: ...``).
-    command: ClassVar[str] = ""
-    #: How many positional arguments the subcommand takes (``None``: any number).
-    max_arguments: ClassVar[int | None] = 0
-
-    aliases = dict(base_aliases)
-    flags = dict(base_flags)
-
-    def start(self) -> None:
-        """Run the subcommand (``--generate-config`` writes the config file instead)."""
-        super().start()
-        if self.max_arguments is not None and len(self.extra_args) > self.max_arguments:
-            raise BadRequest(f"unexpected argument {self.extra_args[self.max_arguments]!r}")
-        self.run()
-
-    def run(self) -> None:
-        """What the subcommand does."""
-        raise NotImplementedError
-
-
-class _ClientApp(MsalBaseApp):
-    """A subcommand that talks to the token service."""
-
-    _client: Any = None
-
-    def client(self) -> Any:
-        """The running server's client, or a direct-mode client on this command's settings."""
-        if self._client is None:
-            clients = _clients()
-            self._client = clients.get_client()
-            if self._client.mode == "direct":
-                self._client = clients.DirectClient(settings=self.msal_settings())
-                clients.reset_client(self._client)
-        return self._client
-
-    def start(self) -> None:
-        """Run, then close the client (direct mode flushes and unlocks the cache)."""
-        try:
-            super().start()
-        finally:
-            if self._client is not None:
-                _clients().reset_client()
-
-
-class _ScopesApp(_ClientApp):
-    """A subcommand that takes scopes: ``--scope S`` (repeatable) and positional arguments."""
-
-    max_arguments = None
-
-    scopes = List(
-        Unicode(),
-        help="A scope to ask for (repeatable: --scope A --scope B); positional arguments are "
-        "scopes too.",
-    ).tag(config=True)
-
-    def requested_scopes(self) -> list[str]:
-        """``--scope`` values, then positional arguments."""
-        return [*self.scopes, *self.extra_args]
-
-
-# ---------------------------------------------------------------------------------------------
-# The subcommands
-
-
-class MsalStatusApp(_ClientApp):
+class MsalStatusApp(ClientApp):
     """``jupyter msal status``."""
 
     command = "status"
@@ -140,7 +28,7 @@ class MsalStatusApp(_ClientApp):
     direct mode, on this command's configuration."""
 
     as_json = Bool(False, help="Print the status document as JSON.").tag(config=True)
-    flags = {**base_flags, "json": _flag("MsalStatusApp", "as_json", True, "Print JSON.")}
+    flags = {**base_flags, "json": flag("MsalStatusApp", "as_json", True, "Print JSON.")}
 
     def run(self) -> None:
         """Print the effective non-secret configuration, cache and accounts."""
@@ -148,7 +36,7 @@ class MsalStatusApp(_ClientApp):
         status = client.status()
         status["client_mode"] = client.mode
         if self.as_json:
-            _print_json(status)
+            print_json(status)
             return
         cfg, cache = status["config"], status["cache"]
         protection = f"encrypted: {cache['encryption']}" if cache["encrypted"] else "NOT encrypted"
@@ -170,7 +58,7 @@ class MsalStatusApp(_ClientApp):
         sys.stdout.write("\n".join(lines) + "\n")
 
 
-class MsalAccountsApp(_ClientApp):
+class MsalAccountsApp(ClientApp):
     """``jupyter msal accounts``."""
 
     command = "accounts"
@@ -179,13 +67,13 @@ class MsalAccountsApp(_ClientApp):
     jupyter msal accounts [--json]"""
 
     as_json = Bool(False, help="Print the accounts as JSON.").tag(config=True)
-    flags = {**base_flags, "json": _flag("MsalAccountsApp", "as_json", True, "Print JSON.")}
+    flags = {**base_flags, "json": flag("MsalAccountsApp", "as_json", True, "Print JSON.")}
 
     def run(self) -> None:
         """List signed-in accounts."""
         accounts = self.client().accounts()
         if self.as_json:
-            _print_json([a.to_dict() for a in accounts])
+            print_json([a.to_dict() for a in accounts])
         elif not accounts:
             sys.stderr.write("Nobody is signed in. Run: jupyter msal login\n")
         else:
@@ -193,7 +81,7 @@ class MsalAccountsApp(_ClientApp):
                 sys.stdout.write(f"{a.username}\t{a.tenant_id}\t{a.authority}\n")
 
 
-class MsalLoginApp(_ScopesApp):
+class MsalLoginApp(ScopesApp):
     """``jupyter msal login``."""
 
     command = "login"
@@ -207,7 +95,7 @@ class MsalLoginApp(_ScopesApp):
     shows an error page instead of "Signed in"."""
 
     method = Enum(
-        ["auto", "device_code", "auth_code", "broker"],
+        list(SignInMethod.names()),
         default_value="auto",
         help="How to sign in: 'auto' (the server chooses), 'device_code', 'auth_code' (in the "
         "browser) or 'broker'.",
@@ -221,10 +109,10 @@ class MsalLoginApp(_ScopesApp):
     def run(self) -> None:
         """Sign in interactively."""
         client = self.client()
-        _wait_for_sign_in(client, client.start_sign_in(self.method, self.requested_scopes()))
+        wait_for_sign_in(client, client.start_sign_in(self.method, self.requested_scopes()))
 
 
-class MsalTokenApp(_ScopesApp):
+class MsalTokenApp(ScopesApp):
     """``jupyter msal token``."""
 
     command = "token"
@@ -263,11 +151,11 @@ class MsalTokenApp(_ScopesApp):
     }
     flags = {
         **base_flags,
-        "force-refresh": _flag("MsalTokenApp", "force_refresh", True, "Skip cached tokens."),
-        "no-sign-in": _flag(
+        "force-refresh": flag("MsalTokenApp", "force_refresh", True, "Skip cached tokens."),
+        "no-sign-in": flag(
             "MsalTokenApp", "sign_in", False, "Fail instead of signing in when needed."
         ),
-        "json": _flag("MsalTokenApp", "as_json", True, "Print token, expiry and scopes as JSON."),
+        "json": flag("MsalTokenApp", "as_json", True, "Print token, expiry and scopes as JSON."),
     }
 
     def run(self) -> None:
@@ -279,10 +167,10 @@ class MsalTokenApp(_ScopesApp):
         except SignInRequired:
             if not self.sign_in or not sys.stdin.isatty():
                 raise
-            _wait_for_sign_in(client, client.start_sign_in("auto", scopes, self.claims))
+            wait_for_sign_in(client, client.start_sign_in("auto", scopes, self.claims))
             token = client.token(scopes, self.account, self.force_refresh, self.claims)
         if self.as_json:
-            _print_json(
+            print_json(
                 {
                     "access_token": str(token),
                     "expires_on": int(token.expires_on),
@@ -293,7 +181,7 @@ class MsalTokenApp(_ScopesApp):
             sys.stdout.write(str(token) + "\n")
 
 
-class MsalLogoutApp(_ClientApp):
+class MsalLogoutApp(ClientApp):
     """``jupyter msal logout``."""
 
     command = "logout"
@@ -305,7 +193,7 @@ class MsalLogoutApp(_ClientApp):
     all_accounts = Bool(False, help="Sign out of every account.").tag(config=True)
     flags = {
         **base_flags,
-        "all": _flag("MsalLogoutApp", "all_accounts", True, "Sign out of every account."),
+        "all": flag("MsalLogoutApp", "all_accounts", True, "Sign out of every account."),
     }
 
     def run(self) -> None:
@@ -330,7 +218,7 @@ class MsalGenerateKeyApp(MsalBaseApp):
 
     def run(self) -> None:
         """Print a new cache encryption key."""
-        from .cache import generate_key
+        from ..cache import generate_key
 
         sys.stdout.write(generate_key() + "\n")
 
@@ -352,7 +240,7 @@ class MsalDemoApp(MsalBaseApp):
 
     def run(self) -> None:
         """Run the emulator and Jupyter until Jupyter stops; exit with Jupyter's status."""
-        from .demo import run_demo
+        from ..demo import run_demo
 
         status = run_demo(
             app=self.jupyter_app, port=self.port, extra=self.extra_args, err=sys.stderr
@@ -361,7 +249,8 @@ class MsalDemoApp(MsalBaseApp):
             self.exit(status)
 
 
-_SUBCOMMANDS: list[type[MsalBaseApp]] = [
+#: Every subcommand, in the order ``jupyter msal --help`` lists them.
+SUBCOMMANDS: list[type[MsalBaseApp]] = [
     MsalStatusApp,
     MsalAccountsApp,
     MsalLoginApp,
@@ -370,66 +259,3 @@ _SUBCOMMANDS: list[type[MsalBaseApp]] = [
     MsalGenerateKeyApp,
     MsalDemoApp,
 ]
-
-
-class MsalApp(JupyterMsalConfigApp):
-    """``jupyter msal``: runs one of its subcommands."""
-
-    description = """Microsoft Entra ID sign-in and tokens for Jupyter.
-
-    In a terminal opened from Jupyter the commands use the running server; elsewhere they run
-    the token service themselves ("direct mode") on the same configuration and cache file.
-    Settings: --JupyterMsal.<name>=<value> after the command, config files or JUPYTER_MSAL_*
-    variables (jupyter msal --help-all lists them)."""
-    examples = """
-    jupyter msal login
-    jupyter msal token --scope https://management.azure.com/.default
-    jupyter msal status --JupyterMsal.authority=https://login.microsoftonline.com/contoso.com
-    """
-
-    subcommands = {app.command: (app, app.description.splitlines()[0]) for app in _SUBCOMMANDS}
-
-    def start(self) -> None:
-        """Run the subcommand given (the base class raises ``NoStart`` after it)."""
-        super().start()
-        self.exit(f"jupyter msal: name a command: {', '.join(self.subcommands)}")
-
-
-def _exit_status(code: object) -> int:
-    """What ``sys.exit(code)`` would make the exit status (a message goes to stderr)."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    sys.stderr.write(f"{code}\n")
-    return 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``jupyter-msal`` (``jupyter msal``); returns the exit status.
-
-    A :class:`~jupyter_msal.errors.JupyterMsalError` exits 1 with one line on stderr,
-    ``jupyter msal <command>: <message>``; Ctrl+C exits 130.
-    """
-    app = MsalApp()
-    try:
-        app.initialize(None if argv is None else list(argv))
-        app.start()
-    except NoStart:
-        return 0
-    except SystemExit as exc:
-        return _exit_status(exc.code)
-    except JupyterMsalError as exc:
-        command = app.subapp.command if isinstance(app.subapp, MsalBaseApp) else ""
-        sys.stderr.write(" ".join(filter(None, ["jupyter msal", command])) + f": {exc}\n")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        if app.subapp is not None:
-            type(app.subapp).clear_instance()
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
