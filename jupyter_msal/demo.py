@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -55,6 +56,17 @@ _STOP_SIGNALS = tuple(
 def demo_environment(emulator: EntraEmulator, workdir: Path) -> dict[str, str]:
     """Environment variables that point a Jupyter server at ``emulator`` with a demo cache."""
     return emulator.jupyter_msal_env(cache_path=workdir / "cache" / "token_cache.bin")
+
+
+def _quiet_lab_settings(workdir: Path) -> dict[str, str]:
+    """JupyterLab user settings for the demo that keep it offline: no news prompt."""
+    settings = workdir / "lab-settings"
+    folder = settings / "@jupyterlab" / "apputils-extension"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    return {"JUPYTERLAB_SETTINGS_DIR": str(settings)}
 
 
 def example_notebooks() -> list[Path]:
@@ -199,7 +211,7 @@ def run_demo(
     for notebook in example_notebooks():
         shutil.copyfile(notebook, root / notebook.name)
     with EntraEmulator(device_code_interval=2, plain_http_sign_in_page=True) as emulator:
-        env = os.environ | demo_environment(emulator, workdir)
+        env = os.environ | demo_environment(emulator, workdir) | _quiet_lab_settings(workdir)
         err.write(
             "jupyter-msal demo: an offline Entra ID emulator is running at "
             f"{emulator.url}\n"
@@ -210,7 +222,9 @@ def run_demo(
         )
         err.flush()
         extra = [a for a in extra if a != "--"]
-        command = [sys.executable, "-m", "jupyter", app, f"--ServerApp.port={port}", *extra]
+        # The Jupyter of this Python (a venv need not be activated, nor first on PATH).
+        module = {"lab": "jupyterlab", "notebook": "notebook", "server": "jupyter_server"}[app]
+        command = [sys.executable, "-m", module, f"--ServerApp.port={port}", *extra]
         if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
             command.append("--allow-root")
         if app == "lab":  # offline means offline: no news feed, no update check

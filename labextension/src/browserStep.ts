@@ -7,22 +7,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IFlow } from './api';
-import { el } from './dom';
-
-/** Only http(s) addresses are opened. */
-function httpUrl(url: string | null | undefined): string | null {
-  if (!url) {
-    return null;
-  }
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'https:' || parsed.protocol === 'http:'
-      ? parsed.href
-      : null;
-  } catch {
-    return null;
-  }
-}
+import { el, safeHttpUrl } from './dom';
 
 /** The DOM of the browser step; `render` follows the flow. */
 export class BrowserStep {
@@ -97,7 +82,7 @@ export class BrowserStep {
 
   /** Show the step for a pending flow with a sign-in page, hide it otherwise. */
   render(flow: IFlow | null, pending: boolean): void {
-    const href = httpUrl(flow?.sign_in_url);
+    const href = safeHttpUrl(flow?.sign_in_url);
     this.node.hidden = !(pending && href);
     if (href && this._open.href !== href) {
       this._open.href = href;

@@ -8,25 +8,10 @@ import { Widget } from '@lumino/widgets';
 
 import { BrowserStep } from './browserStep';
 import { copyText } from './clipboard';
-import { appendSentence, el } from './dom';
+import { appendSentence, el, safeHttpUrl } from './dom';
 import { translationBundle } from './i18n';
 import { describeProblem, formatCountdown } from './messages';
 import { SessionPhase, SignInSession } from './signin';
-
-/** Only http(s) links are rendered as links. */
-export function safeHttpUrl(url: string | null | undefined): string | null {
-  if (!url) {
-    return null;
-  }
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'https:' || parsed.protocol === 'http:'
-      ? parsed.href
-      : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Where the verification link goes in its translated sentence. */
 const LINK_MARKER = '{link}';

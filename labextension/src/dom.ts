@@ -58,3 +58,18 @@ export function appendSentence<T extends HTMLElement>(
   }
   return parent;
 }
+
+/** `url` when it is an http(s) address (the only ones rendered as links or opened). */
+export function safeHttpUrl(url: string | null | undefined): string | null {
+  if (!url) {
+    return null;
+  }
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:'
+      ? parsed.href
+      : null;
+  } catch {
+    return null;
+  }
+}

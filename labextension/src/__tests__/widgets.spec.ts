@@ -1,6 +1,7 @@
 import { Widget } from '@lumino/widgets';
 
-import { SignInBody, safeHttpUrl } from '../dialog';
+import { SignInBody } from '../dialog';
+import { safeHttpUrl } from '../dom';
 import { MsalIndicator } from '../indicator';
 import { AccountsModel } from '../model';
 import { AccountsPanel } from '../panel';
