@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .metrics import observe_idp_request
+
 __all__ = ["IMDS_HOST", "Answer", "CallRecord", "GuardedSession"]
 
 IMDS_HOST = "169.254.169.254"
@@ -135,8 +137,8 @@ class GuardedSession(requests.Session):
         stack.append(record)
         try:
             yield record
-        finally:
-            stack.remove(record)
+        finally:  # by identity: nested records with the same answers compare equal
+            del stack[next(i for i, r in enumerate(stack) if r is record)]
 
     def throttled(self) -> list[Answer]:
         """The latest 429/5xx answer per URL from the last hour (msal may still replay them)."""
@@ -192,6 +194,6 @@ class GuardedSession(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = _IMDS_TIMEOUT if is_imds else self.default_timeout
         self.log.debug("%s %s", method if isinstance(method, str) else method.decode(), safe_url)
-        response = super().request(method, url, *args, **kwargs)
+        response = observe_idp_request(safe_url, super().request, method, url, *args, **kwargs)
         self._note(safe_url, response)
         return response

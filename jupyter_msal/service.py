@@ -18,13 +18,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from .account_store import AccountStore
+from .audit import EventSink, policy_refused, signed_out, token_issued
 from .broker import detect_broker
 from .cache import open_token_cache
 from .config import JupyterMsal
-from .errors import BadRequest, IdentityProviderError, SignInRequired
+from .errors import BadRequest, Forbidden, IdentityProviderError, SignInRequired
 from .flows import AuthCodeSignIn, BrokerSignIn, DeviceCodeSignIn, SignInContext, SignInRegistry
 from .http import GuardedSession
 from .lookup import TokenLookup, find_resource_token
+from .metrics import LOOKUP_HITS, TOKEN_REQUESTS, token_request
 from .models import AccessToken, Account, SignInMethod
 from .msal_app import MsalApp, region_note
 from .scopes import check_account_selector, check_claims, resolve_scopes
@@ -35,6 +37,8 @@ __all__ = ["TokenService"]
 
 #: (account selector in lower case, scopes, claims, force_refresh)
 _FlightKey = tuple[str, tuple[str, ...], str, bool]
+#: Who asked for a token, when nobody says (see :data:`~jupyter_msal.metrics.CLIENT_KINDS`).
+IN_PROCESS = "in_process"
 
 
 def _http_session(settings: JupyterMsal) -> GuardedSession:
@@ -49,7 +53,11 @@ def _http_session(settings: JupyterMsal) -> GuardedSession:
 
 
 def _sign_in_flows(
-    settings: JupyterMsal, context: SignInContext, broker: Any, log: logging.Logger
+    settings: JupyterMsal,
+    context: SignInContext,
+    broker: Any,
+    log: logging.Logger,
+    events: EventSink | None,
 ) -> SignInRegistry:
     strategies = (
         []
@@ -71,6 +79,7 @@ def _sign_in_flows(
         max_pending=settings.max_pending_sign_ins,
         log=log,
         auto_methods=[SignInMethod.parse(m) for m in settings.auto_sign_in_methods],
+        events=events,
     )
 
 
@@ -78,6 +87,7 @@ class TokenService:
     """Access tokens for ``settings`` (a :class:`~jupyter_msal.config.JupyterMsal`).
 
     ``http_session`` replaces the HTTP client msal uses (tests observe requests through it).
+    ``events`` receives the audit events (:mod:`~jupyter_msal.audit`); without it none are made.
     """
 
     def __init__(
@@ -86,11 +96,14 @@ class TokenService:
         *,
         log: logging.Logger | None = None,
         http_session: GuardedSession | None = None,
+        events: EventSink | None = None,
     ) -> None:
         settings.check()
         self.settings = settings
         self.log = log or logging.getLogger("jupyter_msal")
         self.http = http_session or _http_session(settings)
+        #: Where audit events go (None: nowhere).
+        self.events = events
         #: The persisted token cache (a :class:`~jupyter_msal.cache.TokenCacheHandle`).
         self.cache = open_token_cache(
             settings.cache_path,
@@ -110,10 +123,14 @@ class TokenService:
         self.accounts = AccountStore(settings, self.cache.cache)
         self.workers = Workers()
         self.flows = _sign_in_flows(
-            settings, SignInContext(self.msal, self.accounts, self.log), self.broker, self.log
+            settings,
+            SignInContext(self.msal, self.accounts, self.log),
+            self.broker,
+            self.log,
+            events,
         )
         self._lookup = TokenLookup(self.cache.last_changed, lambda: settings.token_refresh_margin)
-        self._flights: SingleFlight[_FlightKey, AccessToken] = SingleFlight()
+        self._flights: SingleFlight[_FlightKey, tuple[AccessToken, str]] = SingleFlight()
         if not settings.service_principal and settings.azure_region:
             self.log.warning("jupyter-msal: %s", region_note(settings))
 
@@ -135,6 +152,8 @@ class TokenService:
         removed = self.accounts.remove(self.msal, account, all_accounts=all_accounts)
         if removed:
             self._lookup.clear()
+        if self.events is not None:
+            signed_out(self.events, removed)
         return removed
 
     # -- tokens -----------------------------------------------------------------------------
@@ -172,14 +191,26 @@ class TokenService:
         account: str | None = None,
         force_refresh: bool = False,
         claims: str | None = None,
+        *,
+        client: str = IN_PROCESS,
     ) -> AccessToken:
         """A valid access token, from the lookup, msal's cache, or one refresh (blocking).
 
         Never signs in interactively: raises :class:`SignInRequired` when that is needed.
+        ``client`` is who asked (a :data:`~jupyter_msal.metrics.CLIENT_KINDS` value), for
+        the metrics and audit events.
         """
-        key = self._flight_key(scopes, account, claims, force_refresh)
-        hit = self._hit(key)
-        return hit or self._flights.run(key, lambda: self._acquire(key, account))
+        try:
+            key = self._flight_key(scopes, account, claims, force_refresh)
+            hit = self._hit(key)
+            if hit is not None:  # the hot path: one lock-free count, an event if connected
+                next(LOOKUP_HITS.get(client) or TOKEN_REQUESTS.bind(client, "lookup"))
+                return hit if self.events is None else self._served(client, hit, "lookup")
+            token, outcome = self._flights.run(key, lambda: self._acquire(key, account))
+        except Exception as err:
+            self._failed(client, scopes, err)
+            raise
+        return self._served(client, token, outcome)
 
     async def acquire_token_async(
         self,
@@ -187,22 +218,48 @@ class TokenService:
         account: str | None = None,
         force_refresh: bool = False,
         claims: str | None = None,
+        *,
+        client: str = IN_PROCESS,
     ) -> AccessToken:
         """:meth:`acquire_token` for the event loop: hits answer at once, misses use threads."""
-        key = self._flight_key(scopes, account, claims, force_refresh)
-        hit = self._hit(key)
-        if hit is not None:
-            return hit
-        return await self._flights.run_async(
-            key, lambda: self._acquire(key, account), self.workers.idp
-        )
+        try:
+            key = self._flight_key(scopes, account, claims, force_refresh)
+            hit = self._hit(key)
+            if hit is not None:  # the hot path: one lock-free count, an event if connected
+                next(LOOKUP_HITS.get(client) or TOKEN_REQUESTS.bind(client, "lookup"))
+                return hit if self.events is None else self._served(client, hit, "lookup")
+            token, outcome = await self._flights.run_async(
+                key, lambda: self._acquire(key, account), self.workers.idp
+            )
+        except Exception as err:
+            self._failed(client, scopes, err)
+            raise
+        return self._served(client, token, outcome)
 
-    def _acquire(self, key: _FlightKey, account: str | None) -> AccessToken:
+    def _served(self, client: str, token: AccessToken, outcome: str) -> AccessToken:
+        """Report a token handed to ``client`` (counted already for lookups); returns it."""
+        if outcome != "lookup":
+            token_request(client, outcome)
+        if self.events is not None:
+            token_issued(self.events, token.scopes, token.account, client, outcome)
+        return token
+
+    def _failed(self, client: str, scopes: Sequence[str] | str | None, err: Exception) -> None:
+        """Count a failed token request by its error code; report refusals by policy."""
+        token_request(client, str(getattr(err, "code", "internal_error")))
+        if self.events is not None and isinstance(err, Forbidden):
+            policy_refused(self.events, scopes, client, err)
+
+    def _acquire(self, key: _FlightKey, account: str | None) -> tuple[AccessToken, str]:
+        """The token and where it came from: ``cache`` (msal's, no token request sent) or
+        ``refreshed`` (the identity provider's token endpoint answered)."""
         _, scopes, claims, force = key
-        token = self._acquire_blocking(scopes, account, force, claims or None)
+        with self.http.recording() as record:
+            token = self._acquire_blocking(scopes, account, force, claims or None)
         if not claims:  # tokens answering a claims challenge are not reused
             self._lookup.put((key[0], scopes), token)
-        return token
+        refreshed = any(answer.url.endswith("/token") for answer in record.answers)
+        return token, "refreshed" if refreshed else "cache"
 
     def _acquire_blocking(
         self, scopes: tuple[str, ...], account: str | None, force: bool, claims: str | None

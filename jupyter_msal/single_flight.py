@@ -13,6 +13,8 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Executor, Future
 from typing import Generic, TypeVar
 
+from .metrics import single_flight_joined
+
 __all__ = ["SingleFlight"]
 
 K = TypeVar("K", bound=Hashable)
@@ -33,6 +35,7 @@ class SingleFlight(Generic[K, V]):
             future = self._inflight.get(key)
             if future is not None:
                 self.joined += 1
+                single_flight_joined()
                 return future, False
             future = Future()
             self._inflight[key] = future

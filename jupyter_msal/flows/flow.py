@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import JupyterMsalError, SignInCancelled, SignInExpired
+from ..metrics import sign_in_finished
 from ..models import Account, FlowState, SignInMethod
 
 __all__ = ["SignInFlow", "SignInPrompt"]
@@ -95,6 +96,7 @@ class SignInFlow:
                 return False
             self.state, self.account, self.error = state, account, error
             self.finished_on = time.time()
+        sign_in_finished(self.method.value, state.value)
         self._done.set_result(state)
         self.note_change()
         return True

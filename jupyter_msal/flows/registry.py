@@ -7,7 +7,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from ..audit import EventSink, watch_sign_in
 from ..errors import BadRequest, BrokerUnavailable, NotFound, TooManySignIns
+from ..metrics import track_pending
 from ..models import FlowState, SignInMethod
 from ..scopes import check_claims
 from .auth_code import AuthCodeSignIn
@@ -37,6 +39,7 @@ class SignInRegistry:
         resolve_scopes: validates the scopes a sign-in consents to (the admin policy).
         auto_methods: the methods ``auto`` may choose (``JupyterMsal.auto_sign_in_methods``).
         max_pending: how many flows may wait for the user at once.
+        events: where audit events of sign-ins go (none without a sink).
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class SignInRegistry:
         max_pending: int,
         log: logging.Logger,
         auto_methods: Iterable[SignInMethod] | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.strategies = {s.method: s for s in strategies}
         self.default_method = default_method
@@ -61,6 +65,13 @@ class SignInRegistry:
         self._flows: dict[str, SignInFlow] = {}
         self.auto_methods = set(self.strategies if auto_methods is None else auto_methods)
         self._lock = threading.Lock()
+        self.events = events
+        track_pending(self)
+
+    def pending(self) -> int:
+        """How many flows are waiting for the user."""
+        with self._lock:
+            return sum(1 for f in self._flows.values() if f.state is FlowState.PENDING)
 
     def available_methods(self) -> list[SignInMethod]:
         """The methods that can be used here, in the order ``auto`` tries them."""
@@ -132,6 +143,7 @@ class SignInRegistry:
         self.strategies[chosen].start(flow)
         with self._lock:
             self._flows[flow.id] = flow
+        watch_sign_in(self.events, flow)
         self._log.info("jupyter-msal: sign-in %s started (%s)", flow.id, chosen.value)
         return flow
 

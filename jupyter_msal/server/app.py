@@ -7,8 +7,10 @@ import secrets
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import IOLoop
 from traitlets import default
 
+from ..audit import EventSink, schema_paths
 from ..config import JupyterMsal
 from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
 from ..errors import JupyterMsalError
@@ -43,7 +45,7 @@ class JupyterMsalApp(ExtensionApp):
         install_redaction()
         try:
             settings = JupyterMsal(parent=self.serverapp)
-            self.service = TokenService(settings, log=self.log)
+            self.service = TokenService(settings, log=self.log, events=self._event_sink())
         except JupyterMsalError as err:
             self.log.error("jupyter-msal is not active: %s", err)
             raise
@@ -59,6 +61,32 @@ class JupyterMsalApp(ExtensionApp):
             status["cache"]["path"],
             status["cache"]["encryption"],
         )
+
+    def _event_sink(self) -> EventSink | None:
+        """Audit events to the server's ``event_logger``, our schemas registered first."""
+        logger = getattr(self.serverapp, "event_logger", None)
+        if logger is None:
+            return None
+        for path in schema_paths():
+            logger.register_event_schema(path)
+
+        io_loop = IOLoop.current()
+
+        def send(schema_id: str, data: dict[str, Any]) -> None:
+            try:
+                logger.emit(schema_id=schema_id, data=data)
+            except Exception as err:  # a failing event handler never fails a token request
+                self.log.warning("jupyter-msal: audit event %s not emitted: %s", schema_id, err)
+
+        def emit(schema_id: str, data: dict[str, Any]) -> None:
+            # jupyter_events hands events to its listeners (the browser's event stream) on the
+            # running event loop: events from worker threads are emitted there.
+            if IOLoop.current(instance=False) is io_loop:
+                send(schema_id, data)
+            else:
+                io_loop.add_callback(send, schema_id, data)
+
+        return emit
 
     def initialize_handlers(self) -> None:
         """Register the REST API under the server's base_url."""

@@ -18,10 +18,11 @@ from tornado import web
 
 from ..constants import API_PATH
 from ..errors import BadRequest, BodyTooLarge, Forbidden, JupyterMsalError, NotFound
+from ..metrics import token_request
 from ..scopes import check_account_selector
 from ..service import TokenService
 from ..status import status_document
-from .auth import KernelAwareAuthorizer, KernelSecretIdentity
+from .auth import KernelAwareAuthorizer, KernelSecretIdentity, KernelUser
 from .errors import error_body, error_headers, http_status
 from .openapi import openapi_document
 
@@ -205,6 +206,7 @@ class TokenHandler(MsalHandler):
     @api
     async def post(self) -> None:
         if not self.token_authenticated:
+            token_request("browser", Forbidden.code)
             raise Forbidden(
                 "Access tokens are not handed to browsers; use them from a kernel or terminal.",
                 hint="In a notebook: %msal_token SCOPE, or jupyter_msal.get_token(SCOPE).",
@@ -215,6 +217,7 @@ class TokenHandler(MsalHandler):
             account=_field(body, "account", str),
             force_refresh=bool(_field(body, "force_refresh", bool, False)),
             claims=_field(body, "claims", str),
+            client="kernel" if isinstance(self.current_user, KernelUser) else "jupyter_token",
         )
         self.set_header("Cache-Control", "no-store")
         self.set_header("Pragma", "no-cache")

@@ -142,7 +142,7 @@ class ManagedIdentityHandler(APIHandler):
         if not resource:
             raise BadRequest("The resource parameter is required, e.g. https://storage.azure.com")
         scope = resource if resource.endswith("/.default") else resource + "/.default"
-        token = await self.service.acquire_token_async([scope])
+        token = await self.service.acquire_token_async([scope], client="kernel")
         self.set_header("Cache-Control", "no-store")
         self.set_header("Pragma", "no-cache")
         self.set_header("Content-Type", "application/json")
