@@ -343,11 +343,10 @@ else:
 """
 
 
-@pytest.mark.skipif(
-    not (OLD_AZURE_IDENTITY / "azure" / "identity").is_dir(),
-    reason="run scripts/ensure-old-azure-identity",
-)
 async def test_older_azure_identity(sign_in: Any, msal_emulator: Any) -> None:
+    assert (OLD_AZURE_IDENTITY / "azure" / "identity").is_dir(), (
+        "azure-identity 1.12 is not installed: run scripts/ensure-old-azure-identity"
+    )
     signed_out = await asyncio.to_thread(_old_azure_identity, OLD_CLIENT)
     assert signed_out.stdout.startswith("ERROR ClientAuthenticationError"), signed_out
     assert "%msal_login" in signed_out.stdout

@@ -10,8 +10,8 @@ jupyter-msal is installed: it imports nothing heavy until a fixture is used.
   resetting counts between tests is up to the caller (``emu.clear_faults()``,
   ``emu.reset_counts()``, ``emu.auto_approve = None``).
 * ``msal_azurite_module``: Azurite (:class:`~jupyter_msal.testing.azurite.Azurite`) for one
-  test module, trusting ``msal_emulator_module``'s tokens; the test is skipped when Azurite is
-  not installed (``scripts/ensure-azurite``).
+  test module, trusting ``msal_emulator_module``'s tokens, always with ``--disableTelemetry``;
+  the test fails, naming the fix, when Azurite is not installed (``scripts/ensure-azurite``).
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ def msal_azurite_module(
     msal_emulator_module: EntraEmulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Azurite]:
     """Azurite on a free loopback port for one test module, accepting the module emulator's
-    tokens; skips the test when Azurite is not installed."""
+    tokens; fails the test, saying how to install it, when Azurite is not installed."""
     from .azurite import Azurite, find_azurite
 
     if find_azurite() is None:
-        pytest.skip("Azurite is not installed (scripts/ensure-azurite)")
+        pytest.fail("Azurite is not installed: run scripts/ensure-azurite", pytrace=False)
     with Azurite(msal_emulator_module, tmp_path_factory.mktemp("azurite")) as azurite:
         yield azurite

@@ -22,7 +22,7 @@ import websocket
 
 from jupyter_msal.testing import DEFAULT_USERNAME as ADA
 from jupyter_msal.testing import EntraEmulator
-from jupyter_msal.testing.azurite import Azurite, find_azurite
+from jupyter_msal.testing.azurite import Azurite
 from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,8 +46,6 @@ DIGEST_OF_DEFAULT_CREDENTIAL = (
     f"print('SHA-' + hashlib.sha256(DefaultAzureCredential().get_token({SCOPE!r})"
     ".token.encode()).hexdigest() + '-')"
 )
-
-pytestmark = pytest.mark.skipif(find_azurite() is None, reason="run scripts/ensure-azurite")
 
 
 def _digests(emulator: EntraEmulator) -> set[str]:
@@ -78,6 +76,8 @@ def explicit_environment(emulator: EntraEmulator, cache: Path, **extra: str) -> 
 @pytest.fixture(scope="module")
 def azurite(msal_azurite_module: Azurite) -> Azurite:
     """Azurite for this module, trusting the module emulator's tokens (the plugin's fixture)."""
+    # Nothing may leave the machine: Azurite sends telemetry unless told not to.
+    assert "--disableTelemetry" in msal_azurite_module.command()
     return msal_azurite_module
 
 
