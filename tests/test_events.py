@@ -161,3 +161,27 @@ def test_direct_mode_has_no_event_sink(msal_env: dict[str, str]) -> None:
         assert service.events is None and service.flows.events is None
     finally:
         service.close()
+
+
+async def test_listeners_get_events_from_worker_threads(
+    jp_serverapp: Any, api: Any, msal_emulator: EntraEmulator
+) -> None:
+    """JupyterLab's event stream is a listener, which jupyter_events runs on the event loop:
+    a sign-in started in a worker thread must still reach it (and not fail the request)."""
+    import asyncio
+
+    seen: list[dict[str, Any]] = []
+    received = asyncio.Event()
+
+    async def listener(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        seen.append(dict(data))
+        received.set()
+
+    jp_serverapp.event_logger.add_listener(schema_id=SIGN_IN_SCHEMA, listener=listener)
+    try:
+        status, flow = await api("POST", "sign-ins", {"method": "device_code"})
+        assert status == 202, flow
+        await asyncio.wait_for(received.wait(), 10)
+    finally:
+        jp_serverapp.event_logger.remove_listener(schema_id=SIGN_IN_SCHEMA, listener=listener)
+    assert [(e["action"], e["sign_in_id"]) for e in seen] == [("started", flow["id"])]
