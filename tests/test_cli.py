@@ -21,6 +21,7 @@ import websocket
 from jupyter_msal.cli import main
 from jupyter_msal.testing.server import JupyterServerProcess as JupyterServer
 from jupyter_msal.testing.server import emulator_environment as base_env
+from jupyter_msal.testing.server import run_cli
 
 STORAGE = "https://storage.azure.com/.default"
 
@@ -28,14 +29,7 @@ STORAGE = "https://storage.azure.com/.default"
 def jupyter_msal(
     env: dict[str, str], *args: str, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "jupyter_msal.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(env, *args, timeout=timeout)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from jupyter_msal.cache import generate_key, open_token_cache
 from jupyter_msal.errors import CacheError
 from jupyter_msal.testing import EntraEmulator
 from jupyter_msal.testing.server import emulator_environment
+from jupyter_msal.testing.server import run_cli as cli
 
 POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="POSIX owners, modes and signals")
 AS_ROOT = pytest.mark.skipif(
@@ -158,16 +159,6 @@ def test_a_cache_planted_by_another_user_is_refused(folder: Path) -> None:
 # -- keys and damage ---------------------------------------------------------------------------
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``jupyter msal ARGS`` in a new process (direct mode)."""
-    return subprocess.run(
-        [sys.executable, "-m", "jupyter_msal.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture

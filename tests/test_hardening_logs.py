@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from jupyter_msal.client import ServerClient
 from jupyter_msal.errors import IdentityProviderError
 from jupyter_msal.redact import install_redaction
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
-from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
+from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment, run_cli
 
 STORAGE = "https://storage.azure.com/.default"
 GRAPH = "https://graph.microsoft.com/.default"
@@ -55,14 +54,7 @@ def test_a_raw_token_response_never_reaches_the_terminal(
     )
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "jupyter_msal.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
+        return run_cli(env, *args)
 
     msal_emulator.auto_approve = DEFAULT_USERNAME
     assert cli("login").returncode == 0

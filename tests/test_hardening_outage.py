@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from jupyter_msal.errors import (
 )
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
 from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
+from jupyter_msal.testing.server import run_cli as cli
 
 STORAGE = "https://storage.azure.com/.default"
 GRAPH = "https://graph.microsoft.com/.default"
@@ -36,16 +35,6 @@ NAMED = "https://storage.azure.com/user_impersonation"
 DOWN = 503
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``jupyter msal ARGS`` in a new process, as a user runs it in a plain shell."""
-    return subprocess.run(
-        [sys.executable, "-m", "jupyter_msal.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def requests_seen(emulator: EntraEmulator) -> int:

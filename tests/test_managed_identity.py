@@ -28,30 +28,18 @@ from jupyter_msal.constants import (
     SERVER_URL_ENV,
 )
 from jupyter_msal.testing import decode_jwt
+from jupyter_msal.testing.server import MANAGED_IDENTITY_VARIABLES
 
 STORAGE = "https://storage.azure.com"
 ARM = "https://management.core.windows.net/"
 SIGN_IN_WORDS = ("%msal_login", "status bar", "jupyter msal login")
 OLD_AZURE_IDENTITY = Path(__file__).resolve().parents[1] / "tools" / "azure-identity-1.12"
-#: Variables that select a managed identity, or move IMDS; none may leak in from outside.
-IDENTITY_VARIABLES = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AZURE_CLIENT_ID",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_TENANT_ID",
-    "AZURE_FEDERATED_TOKEN_FILE",
-)
 
 
 @pytest.fixture(autouse=True)
 def no_real_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     """No identity from outside, and IMDS (were anything to try it) on a closed loopback port."""
-    for name in IDENTITY_VARIABLES:
+    for name in MANAGED_IDENTITY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
 

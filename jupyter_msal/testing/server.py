@@ -47,10 +47,48 @@ if TYPE_CHECKING:
     from .emulator import EntraEmulator
     from .kernels import Kernel
 
-__all__ = ["HTTP_TIMEOUT", "JupyterServerProcess", "emulator_environment", "free_port"]
+__all__ = [
+    "HTTP_TIMEOUT",
+    "MANAGED_IDENTITY_VARIABLES",
+    "JupyterServerProcess",
+    "emulator_environment",
+    "free_port",
+    "run_cli",
+]
 
 #: Seconds jupyter-msal waits for each call to the emulator in :func:`emulator_environment`.
 HTTP_TIMEOUT = 8
+
+
+#: Variables that select a managed identity (or move IMDS) for the Azure SDKs: tests that run
+#: Azure code start from an environment without them, so none leaks in from outside.
+MANAGED_IDENTITY_VARIABLES = (
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
+    "AZURE_FEDERATED_TOKEN_FILE",
+)
+
+
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``jupyter msal ARGS`` in a new process with ``env``, as a user runs it in a shell
+    (no standard input; output captured as text)."""
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_msal.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def free_port() -> int:

@@ -23,23 +23,15 @@ import websocket
 from jupyter_msal.testing import DEFAULT_USERNAME as ADA
 from jupyter_msal.testing import EntraEmulator
 from jupyter_msal.testing.azurite import Azurite
-from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
+from jupyter_msal.testing.server import (
+    MANAGED_IDENTITY_VARIABLES,
+    JupyterServerProcess,
+    emulator_environment,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "05-existing-azure-code.ipynb"
 SCOPE = "https://storage.azure.com/.default"
-IDENTITY_VARIABLES = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AZURE_CLIENT_ID",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_TENANT_ID",
-    "AZURE_FEDERATED_TOKEN_FILE",
-)
 #: In a kernel: a fresh DefaultAzureCredential's token, as a digest (tokens are never printed).
 DIGEST_OF_DEFAULT_CREDENTIAL = (
     "import hashlib; from azure.identity import DefaultAzureCredential; "
@@ -61,7 +53,7 @@ def _printed_digest(text: str) -> str:
 def explicit_environment(emulator: EntraEmulator, cache: Path, **extra: str) -> dict[str, str]:
     """The server's environment: the emulator's, without any identity from outside."""
     env = emulator_environment(emulator, cache)
-    for name in IDENTITY_VARIABLES:
+    for name in MANAGED_IDENTITY_VARIABLES:
         env.pop(name, None)
     env.update(
         AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:9",  # IMDS, were it tried: refused
