@@ -74,7 +74,7 @@ def _username(account: Any) -> str | None:
 def token_issued(
     sink: EventSink, scopes: Sequence[str], account: Any, client: str, outcome: str
 ) -> None:
-    """A token was handed to ``client``, from ``outcome`` (lookup, cache, refreshed)."""
+    """A token was handed to ``client``, from ``outcome`` (lookup, cache, refreshed, hub)."""
     data = {
         "action": "issued",
         "resource": resource_of(scopes),

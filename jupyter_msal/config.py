@@ -159,21 +159,32 @@ class JupyterMsal(Configurable):
     ).tag(config=True)
 
     sign_in_method = Enum(
-        ["auto", "device_code", "auth_code", "broker"],
+        ["auto", "device_code", "auth_code", "broker", "hub"],
         default_value="auto",
         help="How interactive sign-in happens when a client does not ask for a method: 'auto' "
-        "(the broker when available, else the authorization-code flow in the browser when the "
-        "browser can reach the redirect, else device code), 'device_code', 'auth_code' or "
-        "'broker'.",
+        "(the hub login when the JupyterHub service has one, else the broker when available, "
+        "else the authorization-code flow in the browser when the browser can reach the "
+        "redirect, else device code), 'device_code', 'auth_code', 'broker' or 'hub'.",
     ).tag(config=True)
 
     auto_sign_in_methods = List(
-        Enum(["broker", "auth_code", "device_code"]),
-        default_value=["broker", "auth_code", "device_code"],
-        help="The methods 'auto' may choose, in the order it tries them: the broker where it "
-        "works, the browser (auth_code) where the browser can reach the redirect (this server "
-        "listens on loopback, or `redirect_uri` is set), else device code. Leave device_code "
-        "out where Conditional Access blocks it.",
+        Enum(["hub", "broker", "auth_code", "device_code"]),
+        default_value=["hub", "broker", "auth_code", "device_code"],
+        help="The methods 'auto' may choose, in the order it tries them: the JupyterHub login "
+        "(where `hub_service_url` is set and the hub login was with Entra ID), the broker where "
+        "it works, the browser (auth_code) where the browser can reach the redirect (this "
+        "server listens on loopback, or `redirect_uri` is set), else device code. Leave "
+        "device_code out where Conditional Access blocks it.",
+    ).tag(config=True)
+
+    hub_service_url = Unicode(
+        None,
+        allow_none=True,
+        help="URL of the jupyter-msal JupyterHub service, ending in '/services/jupyter-msal/' "
+        "(set for every user server by `jupyter_msal.hub.enable(c)` in jupyterhub_config.py). "
+        "With it, a user whose hub login was with Entra ID gets tokens without signing in "
+        "again (sign-in method 'hub'), and a `redirect_uri` on the hub is routed back to this "
+        "server. Needs JUPYTERHUB_API_TOKEN, which JupyterHub sets for its user servers.",
     ).tag(config=True)
 
     redirect_uri = Unicode(
@@ -351,8 +362,8 @@ class JupyterMsal(Configurable):
             )
         for name in ("ca_bundle", "client_certificate_path"):
             path = getattr(self, name)
-            if path and not Path(path).is_file():
-                raise ConfigError(name, f"file {path!r} does not exist")
+            if path:
+                _check_readable_file(name, path)
         if self.client_secret and self.client_certificate_path:
             raise ConfigError(
                 "client_secret", "set either client_secret or client_certificate_path, not both"
@@ -364,6 +375,11 @@ class JupyterMsal(Configurable):
             parts = urlsplit(redirect)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ConfigError("redirect_uri", f"{redirect!r} is not an http(s) URL")
+        hub = self.hub_service_url
+        if hub is not None:
+            parts = urlsplit(hub)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError("hub_service_url", f"{hub!r} is not an http(s) URL")
         if self.cache_encryption == "none" and self.cache_key:
             raise ConfigError("cache_encryption", "is 'none' but a cache_key is set")
         bad = [p for p in self.allowed_scopes if not p.strip()]
@@ -385,6 +401,29 @@ class JupyterMsal(Configurable):
             else:
                 out[name] = list(value) if isinstance(value, list) else value
         return out
+
+
+def _check_readable_file(setting: str, path: str) -> None:
+    """:class:`ConfigError` naming ``setting`` unless ``path`` is a file this process can read.
+
+    The file is opened: ``os.access`` says yes to root whatever the permissions. ``stat``
+    comes first, as ``Path.is_file`` (which raises ``PermissionError`` for a file in a folder
+    this user cannot enter, or in newer Pythons answers False) cannot tell the cases apart.
+    """
+    try:
+        os.stat(path)
+        if not Path(path).is_file():
+            raise ConfigError(setting, f"{path!r} is not a file")
+        with open(path, "rb"):
+            pass
+    except (FileNotFoundError, NotADirectoryError) as err:
+        raise ConfigError(setting, f"file {path!r} does not exist") from err
+    except OSError as err:
+        if isinstance(err, PermissionError):
+            why = "permission denied (the file, or a folder above it, is not readable by this user)"
+        else:
+            why = err.strerror or str(err)
+        raise ConfigError(setting, f"cannot read {path}: {why}") from err
 
 
 def config_error(err: TraitError) -> ConfigError:

@@ -28,6 +28,7 @@ The tree::
     │   ├── IdentityProviderUnreachable  it timed out or refused the connection
     │   └── IdentityProviderUnavailable  it answered 429/5xx, or msal replays such an answer
     └── ServerUnavailable                (kernel side) the Jupyter server cannot be reached
+        └── ExtensionInactive            the server's jupyter-msal could not start (says why)
 
 This module imports nothing heavy: kernels import it to rebuild errors from REST answers.
 """
@@ -47,6 +48,7 @@ __all__ = [
     "CacheError",
     "CacheLocked",
     "ConfigError",
+    "ExtensionInactive",
     "Forbidden",
     "IdentityProviderError",
     "IdentityProviderUnavailable",
@@ -311,6 +313,31 @@ class ServerUnavailable(JupyterMsalError):
     """The Jupyter server with the jupyter-msal extension cannot be reached (kernel side)."""
 
     code = "server_unavailable"
+
+
+class ExtensionInactive(ServerUnavailable):
+    """jupyter-msal could not start on this Jupyter server (an invalid setting, a file it
+    cannot read): the server answers every request with this error. The message is
+    ``jupyter-msal is not active on this server: <reason>``.
+    """
+
+    code = "inactive"
+
+    #: How the message of every such error begins.
+    PREFIX: ClassVar[str] = "jupyter-msal is not active on this server: "
+
+    @classmethod
+    def because(cls, reason: str) -> ExtensionInactive:
+        """The error for a server whose extension did not start because of ``reason``."""
+        return cls(
+            cls.PREFIX + reason,
+            hint="Correct it and restart the Jupyter server (on JupyterHub: stop and start "
+            "your server from the hub's control panel); the server's log has the details.",
+        )
+
+    def __str__(self) -> str:
+        """The message, and what to do on a line of its own (a reason ends without a stop)."""
+        return "\n".join(filter(None, [self.message, self.hint]))
 
 
 _BY_CODE: dict[str, type[JupyterMsalError]] = {}

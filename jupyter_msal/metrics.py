@@ -53,7 +53,7 @@ __all__ = [
 #: with a Jupyter API token, a browser (always refused), or the process itself (direct mode).
 CLIENT_KINDS = ("kernel", "jupyter_token", "browser", "in_process")
 #: Where a served token came from; failed requests count under their error code instead.
-TOKEN_OUTCOMES = ("lookup", "cache", "refreshed")
+TOKEN_OUTCOMES = ("lookup", "cache", "refreshed", "hub")
 #: The identity-provider endpoints told apart (by the last segment of the URL path).
 _ENDPOINTS = {
     "token": "token",
@@ -100,7 +100,8 @@ class _TokenRequests(Collector):
 
     name = "jupyter_msal_token_requests"
     documentation = (
-        "Token requests by client kind and outcome (lookup, cache, refreshed, or an error code)."
+        "Token requests by client kind and outcome "
+        "(lookup, cache, refreshed, hub, or an error code)."
     )
 
     def __init__(self) -> None:

@@ -47,6 +47,8 @@ class SignInMethod(_StrEnum):
     DEVICE_CODE = "device_code"
     AUTH_CODE = "auth_code"
     BROKER = "broker"
+    #: The user's JupyterHub login, through the jupyter-msal hub service.
+    HUB = "hub"
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

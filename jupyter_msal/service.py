@@ -23,8 +23,16 @@ from .broker import detect_broker
 from .cache import open_token_cache
 from .config import JupyterMsal
 from .errors import BadRequest, Forbidden, IdentityProviderError, SignInRequired
-from .flows import AuthCodeSignIn, BrokerSignIn, DeviceCodeSignIn, SignInContext, SignInRegistry
+from .flows import (
+    AuthCodeSignIn,
+    BrokerSignIn,
+    DeviceCodeSignIn,
+    HubSignIn,
+    SignInContext,
+    SignInRegistry,
+)
 from .http import GuardedSession
+from .hub_link import HubLink, HubLoginUnusable
 from .lookup import TokenLookup, find_resource_token
 from .metrics import LOOKUP_HITS, TOKEN_REQUESTS, token_request
 from .models import AccessToken, Account, SignInMethod
@@ -58,16 +66,24 @@ def _sign_in_flows(
     broker: Any,
     log: logging.Logger,
     events: EventSink | None,
+    hub: HubLink | None,
 ) -> SignInRegistry:
-    strategies = (
-        []
-        if settings.service_principal
-        else [
+    strategies: list[Any] = []
+    if not settings.service_principal:
+        # With the hub service and a redirect URI (the hub's one callback), the hub routes
+        # each answer back here by the state this server registers with it.
+        routed = hub is not None and settings.redirect_uri is not None
+        strategies = [
             DeviceCodeSignIn(context),
-            AuthCodeSignIn(context, redirect_uri=settings.redirect_uri),
+            AuthCodeSignIn(
+                context,
+                redirect_uri=settings.redirect_uri,
+                register_state=hub.register_state if hub is not None and routed else None,
+            ),
             BrokerSignIn(context, broker),
         ]
-    )
+        if hub is not None:
+            strategies.append(HubSignIn(hub))
     return SignInRegistry(
         strategies,
         default_method=SignInMethod.parse(settings.sign_in_method),
@@ -122,12 +138,24 @@ class TokenService:
         )
         self.accounts = AccountStore(settings, self.cache.cache)
         self.workers = Workers()
+        #: The JupyterHub service's link (sign-in method ``hub``), on a hub that enabled it.
+        self.hub = (
+            None
+            if settings.service_principal
+            else HubLink.from_environment(
+                settings.hub_service_url,
+                timeout=settings.http_timeout,
+                verify=settings.ca_bundle or True,
+                log=self.log,
+            )
+        )
         self.flows = _sign_in_flows(
             settings,
             SignInContext(self.msal, self.accounts, self.log),
             self.broker,
             self.log,
             events,
+            self.hub,
         )
         self._lookup = TokenLookup(self.cache.last_changed, lambda: settings.token_refresh_margin)
         self._flights: SingleFlight[_FlightKey, tuple[AccessToken, str]] = SingleFlight()
@@ -142,13 +170,37 @@ class TokenService:
         return self.accounts.revision
 
     def list_accounts(self) -> list[Account]:
-        """Signed-in accounts (blocking: reads the cache file when another process changed it)."""
-        return self.accounts.list()
+        """Signed-in accounts (blocking: reads the cache file when another process changed it,
+        asks the hub service about the hub login at most every 30 s)."""
+        local = self.accounts.list()
+        hub = self.hub.account() if self.hub is not None else None
+        if hub is None or any(a.home_account_id == hub.home_account_id for a in local):
+            return local
+        return [hub, *local]
+
+    def _hub_account(self, selector: str | None) -> Account | None:
+        """The hub login's account when a request for ``selector`` is served by the hub."""
+        if self.hub is None:
+            return None
+        hub = self.hub.account()
+        if hub is None or selector is None:
+            return hub
+        wanted = selector.lower()
+        return hub if wanted in (hub.username.lower(), hub.home_account_id.lower()) else None
 
     def sign_out(self, account: str | None = None, *, all_accounts: bool = False) -> list[Account]:
-        """Remove one account (by username or home_account_id), or all; returns those removed."""
+        """Remove one account (by username or home_account_id), or all; returns those removed.
+
+        The hub login's account is not removed: it belongs to the JupyterHub login.
+        """
         if account is not None:
             check_account_selector(account)
+            hub = self._hub_account(account)
+            if hub is not None and self.accounts.find(hub.username) is None:
+                raise BadRequest(
+                    f"{hub.username} is signed in through your JupyterHub login: log out of "
+                    "JupyterHub to end it; this server cannot sign it out."
+                )
         removed = self.accounts.remove(self.msal, account, all_accounts=all_accounts)
         if removed:
             self._lookup.clear()
@@ -251,15 +303,42 @@ class TokenService:
             policy_refused(self.events, scopes, client, err)
 
     def _acquire(self, key: _FlightKey, account: str | None) -> tuple[AccessToken, str]:
-        """The token and where it came from: ``cache`` (msal's, no token request sent) or
-        ``refreshed`` (the identity provider's token endpoint answered)."""
+        """The token and where it came from: ``cache`` (msal's, no token request sent),
+        ``refreshed`` (the identity provider's token endpoint answered) or ``hub`` (the
+        JupyterHub service gave it from the user's hub login)."""
         _, scopes, claims, force = key
-        with self.http.recording() as record:
-            token = self._acquire_blocking(scopes, account, force, claims or None)
+        token = self._from_hub(scopes, account, force, claims or None)
+        outcome = "hub"
+        if token is None:
+            with self.http.recording() as record:
+                token = self._acquire_blocking(scopes, account, force, claims or None)
+            refreshed = any(answer.url.endswith("/token") for answer in record.answers)
+            outcome = "refreshed" if refreshed else "cache"
         if not claims:  # tokens answering a claims challenge are not reused
             self._lookup.put((key[0], scopes), token)
-        refreshed = any(answer.url.endswith("/token") for answer in record.answers)
-        return token, "refreshed" if refreshed else "cache"
+        return token, outcome
+
+    def _from_hub(
+        self, scopes: tuple[str, ...], account: str | None, force: bool, claims: str | None
+    ) -> AccessToken | None:
+        """A token from the hub login, or None when this server's own accounts serve the
+        request (no hub, another account named, or the hub login cannot give it while this
+        server has accounts of its own)."""
+        if self.hub is None or self._hub_account(account) is None:
+            return None
+        try:
+            return self.hub.token(scopes, claims=claims, force_refresh=force)
+        except HubLoginUnusable as err:
+            if self.accounts.list():
+                self.log.info("jupyter-msal: hub login not used (%s); using this server's", err)
+                return None
+            raise SignInRequired(
+                f"Your JupyterHub login cannot get this token: {err.message}",
+                scopes=scopes,
+                claims=claims,
+                hint="Sign in on this server: run %msal_login (or `jupyter msal login`, or the "
+                "Sign in button); or log out of JupyterHub and log in again.",
+            ) from None
 
     def _acquire_blocking(
         self, scopes: tuple[str, ...], account: str | None, force: bool, claims: str | None
@@ -305,6 +384,8 @@ class TokenService:
         self.flows.close()
         self.workers.close()
         self.http.close()
+        if self.hub is not None:
+            self.hub.close()
 
 
 def _token_from(

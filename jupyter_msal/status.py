@@ -25,6 +25,15 @@ from .service import TokenService
 __all__ = ["managed_identity_section", "real_managed_identity", "status_document"]
 
 
+#: The status document's ``hub`` section on a server without the hub service.
+_NO_HUB = {
+    "url": None,
+    "account": None,
+    "in_use": False,
+    "note": "not on a JupyterHub with the jupyter-msal service (hub_service_url unset)",
+}
+
+
 def status_document(
     service: TokenService, accounts: Sequence[Account] | None = None
 ) -> dict[str, Any]:
@@ -49,6 +58,7 @@ def status_document(
         "sign_in_methods": [m.value for m in service.flows.available_methods()],
         "accounts": [a.to_dict() for a in accounts],
         "managed_identity": managed_identity_section(s),
+        "hub": service.hub.to_dict() if service.hub is not None else _NO_HUB,
         "revision": service.revision,
         "warnings": warnings,
     }

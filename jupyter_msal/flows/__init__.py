@@ -5,7 +5,8 @@
     SignInRegistry (registry.py)        chooses a method, starts, looks up and cancels flows
       └── SignInStrategy (strategy.py), one module per method:
             DeviceCodeSignIn (device_code.py), AuthCodeSignIn (auth_code.py, with a
-            LoopbackReceiver from loopback.py), BrokerSignIn (broker.py)
+            LoopbackReceiver from loopback.py), BrokerSignIn (broker.py),
+            HubSignIn (hub.py: the JupyterHub login, through the hub service)
     continue_in_browser (continuation.py)  a blocked device code carries on as auth code
     SignInFlow (flow.py)             one sign-in and its state machine
 
@@ -17,6 +18,7 @@ from .auth_code import AuthCodeSignIn
 from .broker import BrokerSignIn
 from .device_code import DeviceCodeSignIn
 from .flow import SignInFlow, SignInPrompt
+from .hub import HubSignIn
 from .registry import FINISHED_FLOW_TTL, SignInRegistry
 from .strategy import SignInContext, SignInStrategy
 
@@ -25,6 +27,7 @@ __all__ = [
     "AuthCodeSignIn",
     "BrokerSignIn",
     "DeviceCodeSignIn",
+    "HubSignIn",
     "SignInContext",
     "SignInFlow",
     "SignInPrompt",

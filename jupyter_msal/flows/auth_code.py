@@ -87,6 +87,9 @@ class AuthCodeSignIn:
         browser_reaches_loopback: whether a browser on this machine can follow a redirect to
             ``http://localhost:<port>/`` (the Jupyter server itself listens on loopback).
         lifetime: seconds before an unused sign-in link expires.
+        register_state: called with each flow's ``state`` before its link is handed out,
+            when the redirect arrives somewhere that routes answers by state (the
+            JupyterHub service's one redirect URI).
     """
 
     method = SignInMethod.AUTH_CODE
@@ -98,8 +101,10 @@ class AuthCodeSignIn:
         redirect_uri: str | None = None,
         browser_reaches_loopback: Callable[[], bool] = lambda: False,
         lifetime: float = DEFAULT_LIFETIME,
+        register_state: Callable[[str], None] | None = None,
     ) -> None:
         self.context = context
+        self.register_state = register_state
         self.redirect_uri = redirect_uri
         self.browser_reaches_loopback = browser_reaches_loopback
         self.lifetime = lifetime
@@ -139,6 +144,8 @@ class AuthCodeSignIn:
                     prompt="select_account",
                 )
             )
+            if self.register_state is not None:
+                self.register_state(str(auth["state"]))
         except BaseException:
             if receiver is not None:
                 receiver.close()

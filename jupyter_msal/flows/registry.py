@@ -78,7 +78,12 @@ class SignInRegistry:
         return [m for m, s in self._ordered() if s.unavailable_reason() is None]
 
     def _ordered(self) -> list[tuple[SignInMethod, SignInStrategy]]:
-        preference = [SignInMethod.BROKER, SignInMethod.AUTH_CODE, SignInMethod.DEVICE_CODE]
+        preference = [
+            SignInMethod.HUB,
+            SignInMethod.BROKER,
+            SignInMethod.AUTH_CODE,
+            SignInMethod.DEVICE_CODE,
+        ]
         return sorted(
             self.strategies.items(),
             key=lambda item: preference.index(item[0]) if item[0] in preference else 99,

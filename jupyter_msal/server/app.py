@@ -13,15 +13,23 @@ from traitlets import default
 from ..audit import EventSink, schema_paths
 from ..config import JupyterMsal
 from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
-from ..errors import JupyterMsalError
+from ..errors import ExtensionInactive, JupyterMsalError
 from ..redact import install_redaction
 from ..service import TokenService
 from ..status import status_document
 from .handlers import make_routes
+from .inactive import inactive_routes
 from .managed_identity import ManagedIdentityEndpoint
 from .redirect import make_redirect_routes, note_server_address
 
 __all__ = ["JupyterMsalApp"]
+
+
+def _inactive_reason(err: JupyterMsalError | OSError) -> str:
+    """What users are told keeps jupyter-msal from starting (a setting names itself)."""
+    if isinstance(err, OSError) and err.filename:
+        return f"cannot open {err.filename}: {err.strerror or err}"
+    return str(err)
 
 
 class JupyterMsalApp(ExtensionApp):
@@ -39,20 +47,32 @@ class JupyterMsalApp(ExtensionApp):
     service: TokenService | None = None
     kernel_secret: str = ""
     managed_identity: ManagedIdentityEndpoint | None = None
+    #: Why jupyter-msal is inactive on this server; None while it is active.
+    inactive_reason: str | None = None
 
     def initialize_settings(self) -> None:
-        """Read and check the settings, open the cache, build the service (fail loudly)."""
+        """Read and check the settings, open the cache, build the service.
+
+        When that fails, the extension stays loaded but inactive (:mod:`.inactive`): the
+        reason is logged at ERROR and every ``jupyter-msal/...`` request is answered with it.
+        """
         install_redaction()
+        self.kernel_secret = secrets.token_urlsafe(32)
+        os.environ[SERVER_SECRET_ENV] = self.kernel_secret
+        settings: JupyterMsal | None = None
         try:
             settings = JupyterMsal(parent=self.serverapp)
             self.service = TokenService(settings, log=self.log, events=self._event_sink())
-        except JupyterMsalError as err:
-            self.log.error("jupyter-msal is not active: %s", err)
-            raise
-        self.kernel_secret = secrets.token_urlsafe(32)
-        os.environ[SERVER_SECRET_ENV] = self.kernel_secret
+        except (JupyterMsalError, OSError) as err:
+            self.inactive_reason = _inactive_reason(err)
+            self.log.error(
+                "%s (every jupyter-msal request is answered with this until the server restarts)",
+                ExtensionInactive.because(self.inactive_reason).message,
+            )
         self.managed_identity = ManagedIdentityEndpoint(settings, self.log)
         self._publish_url()
+        if self.service is None or settings is None:
+            return
         status = status_document(self.service)
         self.log.info(
             "jupyter-msal: %s mode, authority %s, cache %s (%s)",
@@ -89,8 +109,12 @@ class JupyterMsalApp(ExtensionApp):
         return emit
 
     def initialize_handlers(self) -> None:
-        """Register the REST API under the server's base_url."""
-        assert self.service is not None
+        """Register the REST API under the server's base_url (inactive: the reason only)."""
+        if self.service is None:
+            reason = self.inactive_reason or "it did not start; see the server's log"
+            routes = inactive_routes(reason, self.kernel_secret, self.managed_identity)
+            self.handlers.extend(routes)
+            return
         self.handlers.extend(make_routes(self.service, self.kernel_secret))
         if self.managed_identity is not None:
             self.handlers.extend(self.managed_identity.routes(self.service))
@@ -117,4 +141,3 @@ class JupyterMsalApp(ExtensionApp):
         if os.environ.get(SERVER_SECRET_ENV) == self.kernel_secret:  # ours, not a newer server's
             os.environ.pop(SERVER_SECRET_ENV, None)
             os.environ.pop(SERVER_URL_ENV, None)
-

@@ -44,7 +44,7 @@ from ..constants import (
     IDENTITY_HEADER_ENV,
     MANAGED_IDENTITY_PATH,
 )
-from ..errors import BadRequest, JupyterMsalError, SignInRequired
+from ..errors import BadRequest, ExtensionInactive, JupyterMsalError, SignInRequired
 from ..service import TokenService
 from ..status import real_managed_identity
 from .errors import error_body
@@ -167,6 +167,8 @@ class ManagedIdentityHandler(APIHandler):
         message = str(body.get("message") or "")
         if isinstance(err, SignInRequired):
             message = f"jupyter-msal: {message} {_SIGN_IN}"
+        elif isinstance(err, ExtensionInactive):  # its message begins "jupyter-msal is not ..."
+            message = f"{message} {body.get('hint') or ''}".strip()
         elif body.get("hint"):
             message = f"jupyter-msal: {message} {body['hint']}"
         else:
@@ -207,12 +209,13 @@ class ManagedIdentityEndpoint:
     """Whether this server serves managed identity, its secret, and the variables it sets.
 
     Decided once, from the setting and the server's own environment: a real managed identity
-    there (``IDENTITY_ENDPOINT`` or ``MSI_ENDPOINT``) is left alone.
+    there (``IDENTITY_ENDPOINT`` or ``MSI_ENDPOINT``) is left alone. ``settings`` is None when
+    they could not be read (jupyter-msal inactive): then the setting's default (on) applies.
     """
 
     def __init__(
         self,
-        settings: JupyterMsal,
+        settings: JupyterMsal | None,
         log: logging.Logger,
         environ: MutableMapping[str, str] | None = None,
     ) -> None:
@@ -220,12 +223,13 @@ class ManagedIdentityEndpoint:
         self.log = log
         #: The variable of a real managed identity found in the environment, if any.
         self.real = real_managed_identity(self.environ)
+        wanted = settings is None or bool(settings.managed_identity_endpoint)
         #: True when this server serves the endpoint and sets the variables.
-        self.enabled = bool(settings.managed_identity_endpoint) and self.real is None
+        self.enabled = wanted and self.real is None
         self._secret = secrets.token_urlsafe(32)
         if self.enabled:
             log.info("jupyter-msal: managed-identity endpoint on for kernels and terminals")
-        elif not settings.managed_identity_endpoint:
+        elif not wanted:
             log.info("jupyter-msal: managed-identity endpoint off (managed_identity_endpoint)")
         elif self.real:
             log.warning(
@@ -240,6 +244,11 @@ class ManagedIdentityEndpoint:
             return []
         kwargs = {"service": service, "identity_secret": self._secret}
         return [(f"/{MANAGED_IDENTITY_PATH}", ManagedIdentityHandler, kwargs)]
+
+    @property
+    def secret(self) -> str | None:
+        """The identity header's secret when the endpoint is served (None otherwise)."""
+        return self._secret if self.enabled else None
 
     def publish(self, server_url: str) -> None:
         """Set the variables kernels and terminals inherit (again when the URL changes)."""

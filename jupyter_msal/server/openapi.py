@@ -74,6 +74,13 @@ _FLOW = {
 }
 
 
+#: How a 503 answer says that jupyter-msal could not start on this server.
+_INACTIVE = (
+    "; `inactive` when jupyter-msal could not start on this server (an invalid setting, a "
+    "file it cannot read): the message is `jupyter-msal is not active on this server: <reason>`"
+)
+
+
 def _json(schema: dict[str, Any] | str, description: str = "OK") -> dict[str, Any]:
     if isinstance(schema, str):
         schema = {"$ref": f"#/components/schemas/{schema}"}
@@ -81,7 +88,11 @@ def _json(schema: dict[str, Any] | str, description: str = "OK") -> dict[str, An
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _json("Error", "Error (see the `error` code)") for code in codes}
+    """The error answers of an operation: ``codes``, and the 503 every operation may answer."""
+    answers = {str(code): _json("Error", "Error (see the `error` code)") for code in codes}
+    answers.setdefault("503", _json("Error", "Error (see the `error` code)"))
+    answers["503"]["description"] += _INACTIVE
+    return answers
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -151,6 +162,14 @@ _STATUS = _closed(
             {
                 "enabled": {"type": "boolean"},
                 "endpoint": _STRING_OR_NULL,
+                "note": {"type": "string"},
+            }
+        ),
+        "hub": _closed(
+            {
+                "url": _STRING_OR_NULL,
+                "account": _STRING_OR_NULL,
+                "in_use": {"type": "boolean"},
                 "note": {"type": "string"},
             }
         ),
@@ -344,7 +363,8 @@ def openapi_document(base_url: str = "/") -> dict[str, Any]:
                     "description": "Authenticated only by the X-IDENTITY-HEADER secret that "
                     "kernels and terminals inherit in IDENTITY_HEADER; Jupyter tokens and cookies "
                     "are refused. client_id, mi_res_id, object_id and principal_id are accepted "
-                    "and ignored. Errors use 4xx statuses only, which Azure SDKs do not retry.",
+                    "and ignored. Errors use 4xx statuses only, which Azure SDKs do not retry "
+                    "(error `inactive` with a 400 when jupyter-msal could not start here).",
                     "security": [{"identityHeader": []}],
                     "parameters": [
                         {

@@ -93,6 +93,13 @@ export interface IStatus {
 }
 
 /**
+ * The `error` code of the 503 every request gets when jupyter-msal could not
+ * start on the server (an invalid setting, a file it cannot read); its
+ * message is "jupyter-msal is not active on this server: <reason>".
+ */
+export const INACTIVE = 'inactive';
+
+/**
  * An error answered by the REST API, or a failure to reach it.
  *
  * `status` is the HTTP status, or 0 when the server could not be reached.

@@ -13,6 +13,7 @@ import {
   IAccount,
   IAccountsResponse,
   IMsalClient,
+  INACTIVE,
   IStatus,
   MsalApiError
 } from './api';
@@ -21,7 +22,9 @@ import {
  * - `loading`: nothing known yet
  * - `ok`: the last answer was a success
  * - `error`: the last poll failed (server unreachable, 403, 5xx); retrying with backoff
- * - `unavailable`: the server extension does not answer (404); retrying slowly
+ * - `unavailable`: the server extension does not answer (404), or answers that
+ *   it is not active on this server (503 `inactive`: `lastError` says why);
+ *   retrying slowly
  */
 export type SyncState = 'loading' | 'ok' | 'error' | 'unavailable';
 
@@ -251,7 +254,10 @@ export class AccountsModel implements IDisposable {
         ? error
         : new MsalApiError(0, { message: String(error) });
     this._lastError = apiError;
-    this._state = apiError.status === 404 ? 'unavailable' : 'error';
+    this._state =
+      apiError.status === 404 || apiError.code === INACTIVE
+        ? 'unavailable'
+        : 'error';
     this._updateFrequency();
   }
 

@@ -6,7 +6,7 @@
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { IAccount } from './api';
+import { IAccount, INACTIVE } from './api';
 import { copyText } from './clipboard';
 import { el } from './dom';
 import { translationBundle } from './i18n';
@@ -164,8 +164,11 @@ export class AccountsPanel extends Widget {
         class: 'jp-msal-sync-problem',
         role: 'status'
       });
-      banner.textContent =
-        model.state === 'unavailable'
+      const inactive = model.lastError?.code === INACTIVE;
+      // jupyter-msal could not start on the server: its reason, then what to do
+      banner.textContent = inactive
+        ? (model.lastError?.message ?? '')
+        : model.state === 'unavailable'
           ? trans.__(
               'The jupyter-msal server extension does not answer. Is it installed and enabled?'
             )
@@ -174,6 +177,11 @@ export class AccountsPanel extends Widget {
               model.lastError?.message ?? trans.__('unknown error')
             );
       node.appendChild(banner);
+      if (inactive && model.lastError?.hint) {
+        node.appendChild(
+          el('p', { class: 'jp-msal-inactive-hint' }, model.lastError.hint)
+        );
+      }
     }
 
     const accounts = model.accounts;

@@ -137,7 +137,19 @@ def _labextension_from_checkout(data_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+def lab_extra_env() -> dict[str, str]:
+    """Override in a test module to add ``JUPYTER_MSAL_*`` settings to its ``lab`` server.
+
+    With any, the server is ready once ``jupyter-msal/status`` answers 200 or 503 (a setting
+    that keeps jupyter-msal inactive); without, only 200 will do.
+    """
+    return {}
+
+
+@pytest.fixture(scope="module")
+def lab(
+    emulator: Any, tmp_path_factory: pytest.TempPathFactory, lab_extra_env: dict[str, str]
+) -> Iterator[LabServer]:
     import requests
 
     root = tmp_path_factory.mktemp("lab")
@@ -168,6 +180,8 @@ def lab(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
         NO_PROXY="127.0.0.1,localhost",
         **emulator.jupyter_msal_env(cache_path=cache_path),
     )
+    env.update(lab_extra_env)
+    ready = (200, 503) if lab_extra_env else (200,)
     log_path = root / "lab.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -205,7 +219,7 @@ def lab(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
                     headers={"Authorization": f"token {token}"},
                     timeout=5,
                 )
-                if status.status_code == 200:
+                if status.status_code in ready:
                     break
             except requests.RequestException:
                 pass

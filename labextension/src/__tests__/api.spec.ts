@@ -173,6 +173,19 @@ describe('MsalClient', () => {
     expect(error.message).toMatch(/server extension/);
   });
 
+  it('keeps the reason of a server whose jupyter-msal is inactive', async () => {
+    const message =
+      'jupyter-msal is not active on this server: JupyterMsal.authority: bad';
+    const { client } = makeClient(() =>
+      json({ error: 'inactive', message, hint: 'Restart it.' }, 503)
+    );
+    const error = await client.accounts().catch(e => e);
+    expect(error.status).toBe(503);
+    expect(error.code).toBe('inactive');
+    expect(error.message).toBe(message);
+    expect(error.hint).toBe('Restart it.');
+  });
+
   it('reports an unreachable server as status 0', async () => {
     const { client } = makeClient(() => {
       throw new TypeError('Failed to fetch');

@@ -155,6 +155,27 @@ describe('AccountsModel', () => {
     model.dispose();
   });
 
+  it('reports an inactive server extension as unavailable, with its reason', async () => {
+    const { client, model, sent } = setup();
+    const inactive = () => {
+      throw new MsalApiError(503, {
+        error: 'inactive',
+        message: 'jupyter-msal is not active on this server: x'
+      });
+    };
+    client.accountsAnswers.push(inactive, inactive);
+    client.accountsFallback = { accounts: [], revision: 1 };
+    model.start();
+    await elapse(0);
+    expect(model.state).toBe('unavailable');
+    expect(model.lastError?.message).toBe(
+      'jupyter-msal is not active on this server: x'
+    );
+    await elapse(60000);
+    expect(sent()).toEqual([0, 60000]);
+    model.dispose();
+  });
+
   it('stops polling while the page is hidden and polls at once when visible', async () => {
     const { client, model } = setup();
     client.accountsFallback = { accounts: [], revision: 1 };

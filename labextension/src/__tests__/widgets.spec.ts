@@ -1,5 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
+import { MsalApiError } from '../api';
 import { SignInBody } from '../dialog';
 import { safeHttpUrl } from '../dom';
 import { MsalIndicator } from '../indicator';
@@ -176,6 +177,36 @@ describe('MsalIndicator and AccountsPanel', () => {
     node.querySelector<HTMLButtonElement>('#jp-msal-signin')!.click();
     expect(done).toEqual(['signOut:bob@contoso.com', 'signOutAll', 'signIn']);
     expect(panel.isOpen).toBe(false);
+    panel.dispose();
+    model.dispose();
+  });
+
+  it('says why when jupyter-msal is not active on the server', async () => {
+    const { client, model } = setup();
+    const message =
+      'jupyter-msal is not active on this server: JupyterMsal.ca_bundle: cannot read /x';
+    client.statusAnswers.push(
+      new MsalApiError(503, { error: 'inactive', message, hint: 'Restart.' })
+    );
+    const panel = new AccountsPanel({
+      model,
+      actions: {
+        signIn: () => undefined,
+        signOut: () => undefined,
+        signOutAll: () => undefined
+      }
+    });
+    panel.open(null);
+    await flush();
+    const banner = panel.node.querySelector('.jp-msal-sync-problem')!;
+    expect(banner.textContent).toBe(message);
+    expect(
+      panel.node.querySelector('.jp-msal-inactive-hint')!.textContent
+    ).toBe('Restart.');
+    expect(panel.node.textContent).not.toMatch(/installed/);
+    const indicator = new MsalIndicator({ model, onActivate: () => undefined });
+    expect(indicator.node.title).toContain(message);
+    indicator.dispose();
     panel.dispose();
     model.dispose();
   });

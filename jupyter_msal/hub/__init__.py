@@ -1,0 +1,193 @@
+"""jupyter-msal on JupyterHub: one call in ``jupyterhub_config.py``.
+
+::
+
+    c.JupyterHub.authenticator_class = "azuread"
+    c.Authenticator.enable_auth_state = True          # JUPYTERHUB_CRYPT_KEY must be set
+    c.AzureAdOAuthenticator.client_id = "..."         # the hub's app registration
+    c.AzureAdOAuthenticator.client_secret = "..."
+    c.AzureAdOAuthenticator.tenant_id = "..."
+
+    import jupyter_msal.hub
+    jupyter_msal.hub.enable(c, public_url="https://hub.contoso.com")
+
+:func:`enable` runs the jupyter-msal service in the hub (:mod:`jupyter_msal.hub.web`), gives
+it the roles it needs, lets users' servers call it, and tells every user server where it is.
+Then a user whose hub login was with Entra ID gets tokens in every kernel with no second
+sign-in (sign-in method ``hub``), and the hub's one redirect URI (``public_url`` +
+``/services/jupyter-msal/redirect``) routes auth-code sign-ins back to the server that
+started them.
+
+This module imports nothing heavy: it runs inside ``jupyterhub_config.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["DEFAULT_PORT", "SERVICE_NAME", "enable"]
+
+#: The service's name: its URL prefix is ``<hub base_url>services/<name>/``.
+SERVICE_NAME = "jupyter-msal"
+#: The loopback port the service listens on unless ``enable(c, port=...)`` says otherwise.
+DEFAULT_PORT = 10101
+#: Scopes of the service's own role: read and write back users' ``auth_state``.
+SERVICE_SCOPES = ("read:users", "admin:auth_state", "admin:users")
+#: The scopes of JupyterHub's default ``server`` role (a user server's own API token).
+_SERVER_TOKEN_SCOPES = ("users:activity!user", "access:servers!server")
+#: Where the hub app's registration may be configured, most specific first.
+_AUTHENTICATOR_SECTIONS = ("AzureAdOAuthenticator", "GenericOAuthenticator", "OAuthenticator")
+
+
+def _configured(section: Any, key: str) -> Any:
+    """``section[key]`` when the config file set it (not a lazy placeholder), else None."""
+    if key in section:
+        value = section[key]
+        if isinstance(value, (str, list, dict, bool, int, float)):
+            return value
+    return None
+
+
+def _authenticator_setting(c: Any, key: str, env: str | None = None) -> str:
+    for name in _AUTHENTICATOR_SECTIONS:
+        value = _configured(c[name], key)
+        if isinstance(value, str) and value:
+            return value
+    return os.environ.get(env, "") if env else ""
+
+
+def _authority(c: Any) -> str:
+    """The hub app's authority, from the authenticator's token URL or tenant."""
+    token_url = _authenticator_setting(c, "token_url")
+    if token_url:
+        parts = urlsplit(token_url)
+        path = parts.path
+        for suffix in ("/oauth2/v2.0/token", "/oauth2/token"):
+            if path.endswith(suffix):
+                return f"{parts.scheme}://{parts.netloc}{path[: -len(suffix)]}"
+    tenant = _authenticator_setting(c, "tenant_id", "AAD_TENANT_ID")
+    return f"https://login.microsoftonline.com/{tenant}" if tenant else ""
+
+
+def _env_name(setting: str) -> str:
+    return f"JUPYTER_MSAL_{setting.upper()}"
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        import json
+
+        return json.dumps(list(value))
+    return str(value)
+
+
+def _set_or_extend(section: Any, key: str, default: list[Any], extra: list[Any]) -> None:
+    current = _configured(section, key)
+    if isinstance(current, list):
+        current.extend(x for x in extra if x not in current)
+    else:
+        section[key] = [*default, *extra]
+
+
+def _service_environment(c: Any, settings: Mapping[str, Any]) -> dict[str, str]:
+    """The hub app's settings for the service: ``JUPYTER_MSAL_*`` of the hub's environment,
+    the authenticator's registration, then ``settings``."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("JUPYTER_MSAL_")}
+    found = {
+        "client_id": _authenticator_setting(c, "client_id", "OAUTH_CLIENT_ID"),
+        "client_secret": _authenticator_setting(c, "client_secret", "OAUTH_CLIENT_SECRET"),
+        "authority": _authority(c),
+    }
+    env.update({_env_name(k): v for k, v in found.items() if v})
+    env.update({_env_name(k): _env_value(v) for k, v in settings.items()})
+    missing = [k for k in ("client_id", "client_secret") if not env.get(_env_name(k))]
+    if missing:
+        raise ValueError(
+            "jupyter_msal.hub.enable: the hub's Entra ID app is not configured: set "
+            + " and ".join(f"c.AzureAdOAuthenticator.{k}" for k in missing)
+            + " before calling enable(c), or pass settings={...}."
+        )
+    return env
+
+
+def enable(
+    c: Any,
+    *,
+    public_url: str | None = None,
+    port: int = DEFAULT_PORT,
+    user_url: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    name: str = SERVICE_NAME,
+) -> None:
+    """Run the jupyter-msal service in this hub and connect every user server to it.
+
+    Call it at the end of ``jupyterhub_config.py``, after the Entra ID login is configured.
+
+    Args:
+        c: the config object of ``jupyterhub_config.py``.
+        public_url: the hub's public address (``https://hub.contoso.com``); with it, auth-code
+            sign-ins on user servers use the one redirect URI
+            ``<public_url><base_url>services/<name>/redirect`` (register it on the app the
+            user servers sign in with). Default: ``c.JupyterHub.public_url`` when set.
+        port: the loopback port the service listens on.
+        user_url: the service's address as user servers reach it, when that is not the
+            hub machine's loopback (Kubernetes: ``http://proxy-public/services/<name>/``).
+        settings: ``JupyterMsal`` settings for the service (``{"ca_bundle": "..."}``);
+            ``client_id``, ``client_secret`` and ``authority`` default to the
+            authenticator's.
+        name: the service's name in JupyterHub.
+    """
+    hub = c.JupyterHub
+    base_url = _configured(hub, "base_url") or "/"
+    base_url = base_url if base_url.endswith("/") else base_url + "/"
+    prefix = f"{base_url}services/{name}/"
+    service_url = f"http://127.0.0.1:{port}"
+    environment = _service_environment(c, settings or {})
+    if _configured(c.Authenticator, "enable_auth_state") is not True:
+        warnings.warn(
+            "jupyter_msal.hub.enable: set c.Authenticator.enable_auth_state = True, or users "
+            "sign in again on their servers (the hub login's refresh token is not kept).",
+            stacklevel=2,
+        )
+    service = {
+        "name": name,
+        "url": service_url,
+        "command": [sys.executable, "-m", "jupyter_msal.hub"],
+        "environment": environment,
+        "display": False,
+    }
+    _set_or_extend(hub, "services", [], [service])
+    role = {
+        "name": f"{name}-service",
+        "description": "jupyter-msal: read users' hub logins, store rotated refresh tokens",
+        "scopes": list(SERVICE_SCOPES),
+        "services": [name],
+    }
+    access = f"access:services!service={name}"
+    roles = _configured(hub, "load_roles")
+    if isinstance(roles, list):
+        user_role = next((r for r in roles if r.get("name") == "user"), None)
+        if user_role is not None:
+            user_role.setdefault("scopes", ["self"]).append(access)
+            roles.append(role)
+        else:
+            roles.extend([role, {"name": "user", "scopes": ["self", access]}])
+    else:
+        hub["load_roles"] = [role, {"name": "user", "scopes": ["self", access]}]
+    _set_or_extend(c.Spawner, "server_token_scopes", list(_SERVER_TOKEN_SCOPES), [access])
+    to_users = {_env_name("hub_service_url"): user_url or f"{service_url}{prefix}"}
+    public = public_url or _configured(hub, "public_url")
+    if public:
+        to_users[_env_name("redirect_uri")] = f"{public.rstrip('/')}{prefix}redirect"
+    spawner_env = _configured(c.Spawner, "environment")
+    if isinstance(spawner_env, dict):
+        spawner_env.update(to_users)
+    else:
+        c.Spawner.environment = to_users

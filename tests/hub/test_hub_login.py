@@ -1,0 +1,212 @@
+"""Sign in once, at the hub: a real JupyterHub whose users log in with Entra ID (OAuthenticator
+against the emulator, a confidential client), ``jupyter_msal.hub.enable(c)``, the proxy, and
+two users whose servers and kernels run as themselves.
+
+The tests run in order: alice's first token, isolation from bob, a hub restart, a revoked
+hub login.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from jupyter_msal.testing.hub import JupyterHubProcess
+
+ALICE, BOB = "msal-alice", "msal-bob"
+STORAGE = "https://storage.azure.com/.default"
+VAULT = "https://vault.azure.net/.default"
+GRAPH = "https://graph.microsoft.com/.default"
+
+
+@pytest.fixture(scope="module")
+def emulator(msal_emulator_module: Any) -> Any:
+    # Refresh tokens are single use here: a rotated one that was not stored back would
+    # break the next redemption.
+    msal_emulator_module.refresh_token_single_use = True
+    return msal_emulator_module
+
+
+@pytest.fixture(scope="module")
+def hub(emulator: Any, hub_factory: Any) -> JupyterHubProcess:
+    return hub_factory(users=[ALICE, BOB])
+
+
+@pytest.fixture(scope="module")
+def logins(hub: JupyterHubProcess) -> dict[str, Any]:
+    """alice and bob logged in at the hub (Entra ID), their servers started; the refresh
+    token each login left in auth_state."""
+    out: dict[str, Any] = {}
+    for user in (ALICE, BOB):
+        hub.login(user)
+        out[user] = hub.user_model(user)["auth_state"]["refresh_token"]
+        hub.spawn(user)
+    return out
+
+
+def _call(url: str, token: str | None, body: Any = None, method: str | None = None) -> Any:
+    """(status, JSON) of a request to ``url`` with a JupyterHub token."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"token {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        try:
+            return err.code, json.loads(raw)
+        except ValueError:
+            return err.code, raw.decode(errors="replace")
+
+
+def test_alice_gets_tokens_from_her_hub_login_without_signing_in_again(
+    hub: JupyterHubProcess, logins: dict[str, Any], emulator: Any
+) -> None:
+    emulator.reset_counts()
+    with hub.open_kernel(ALICE) as kernel:
+        kernel.ok("%load_ext jupyter_msal")
+        cell = kernel.ok(f"t = %msal_token {STORAGE}")
+        assert cell.outputs == []  # the assignment shows nothing, the token least of all
+        who = kernel.eval(
+            "(t.account.username, t.account.sign_in_method, t.claims['aud'], t.claims['upn'])"
+        )
+        assert who == [ALICE, "hub", "https://storage.azure.com", ALICE]
+        again = kernel.eval(f"str(__import__('jupyter_msal').get_token({STORAGE!r})) == str(t)")
+        assert again is True
+        # unmodified Azure SDK code: DefaultAzureCredential finds the server's managed-identity
+        # endpoint, which answers from the same hub login
+        sdk = kernel.ok(
+            "from azure.identity import DefaultAzureCredential\n"
+            f"sdk = DefaultAzureCredential().get_token({STORAGE!r})\n"
+            "print(sdk.token == str(t))"
+        )
+        assert sdk.stdout.strip() == "True"
+    counts = emulator.counts
+    # no device code, no sign-in page: one refresh-token redemption in the hub service
+    assert counts["devicecode"] == 0 and counts["authorize"] == 0
+    assert counts["grant:refresh_token"] == 1 and counts["token"] == 1
+    code, status = _call(hub.server_url(ALICE) + "jupyter-msal/status", hub.user_token(ALICE))
+    assert code == 200 and status["hub"]["in_use"] is True
+    assert status["hub"]["account"] == ALICE and status["sign_in_methods"][0] == "hub"
+    assert [(a["username"], a["sign_in_method"]) for a in status["accounts"]] == [(ALICE, "hub")]
+    # the rotated refresh token went back into the hub's auth_state
+    stored = hub.user_model(ALICE)["auth_state"]["refresh_token"]
+    assert stored != logins[ALICE]
+
+
+def test_the_hub_apps_secret_stays_in_the_hub(
+    hub: JupyterHubProcess, logins: dict[str, Any]
+) -> None:
+    with hub.open_kernel(ALICE) as kernel:
+        leaked = kernel.eval(
+            f"any({hub.client_secret!r} in v for v in __import__('os').environ.values())"
+        )
+        names = kernel.eval("sorted(k for k in __import__('os').environ if 'MSAL' in k)")
+    assert leaked is False
+    assert "JUPYTER_MSAL_CLIENT_SECRET" not in names
+    assert "JUPYTER_MSAL_HUB_SERVICE_URL" in names
+
+
+def test_bob_never_gets_alices_tokens(hub: JupyterHubProcess, logins: dict[str, Any]) -> None:
+    service = hub.service_url
+    bob = hub.user_token(BOB)
+    # through the service with his own credentials: his own login's token, never hers
+    status, answer = _call(service + "api/token", bob, {"scopes": [STORAGE]})
+    assert status == 200 and answer["account"]["username"] == BOB
+    status, answer = _call(service + "api/account", bob)
+    assert status == 200 and answer["username"] == BOB
+    # a state routed to alice's server is refused
+    status, answer = _call(
+        service + "api/states",
+        bob,
+        {"state": "a" * 32, "redirect_path": f"/user/{ALICE}/jupyter-msal/redirect"},
+    )
+    assert status == 400 and "redirect_path" in answer["message"]
+    # through alice's server: JupyterHub refuses his token there
+    status, _ = _call(hub.server_url(ALICE) + "jupyter-msal/token", bob, {"scopes": [STORAGE]})
+    assert status == 403
+    # from her files: her data folder is closed to him
+    alice_data = hub.homes[ALICE] / ".local" / "share" / "jupyter"
+    with hub.open_kernel(BOB) as kernel:
+        kernel.ok("%load_ext jupyter_msal")
+        kernel.ok(f"mine = %msal_token {STORAGE}")
+        mine = kernel.eval("mine.account.username")
+        kernel.ok(
+            "import os\n"
+            "def probe(path):\n"
+            "    try:\n"
+            "        os.listdir(path)\n"
+            "        return 'listed'\n"
+            "    except OSError as err:\n"
+            "        return type(err).__name__\n"
+        )
+        probe = kernel.eval(f"probe({str(alice_data)!r})")
+    assert mine == BOB
+    if hub.as_root:  # real Linux users: her home is hers alone
+        assert probe == "PermissionError"
+
+
+def test_the_service_refuses_requests_without_a_hub_identity(
+    hub: JupyterHubProcess, logins: dict[str, Any]
+) -> None:
+    service = hub.service_url
+    for token in (None, "not-a-token", hub.admin_token):
+        status, answer = _call(service + "api/token", token, {"scopes": [STORAGE]})
+        assert status in (401, 403), (token, status, answer)
+        assert "access_token" not in json.dumps(answer)
+    # alice's own token, without the right to use the service
+    narrow = hub.user_token(ALICE, scopes=[f"read:users:name!user={ALICE}"])
+    status, answer = _call(service + "api/token", narrow, {"scopes": [STORAGE]})
+    assert status == 403 and "access:services!service=jupyter-msal" in answer["message"]
+    # bad input: 400 saying what to fix
+    alice = hub.user_token(ALICE)
+    for body, field in (({"scopes": []}, "scopes"), ({"scopes": [STORAGE], "claims": 1}, "claims")):
+        status, answer = _call(service + "api/token", alice, body)
+        assert status == 400 and field in answer["message"]
+
+
+def test_rotated_refresh_tokens_survive_a_hub_restart(
+    hub: JupyterHubProcess, logins: dict[str, Any], emulator: Any
+) -> None:
+    before = hub.user_model(ALICE)["auth_state"]["refresh_token"]
+    hub.restart()  # the service starts empty; alice's server keeps running
+    emulator.reset_counts()
+    with hub.open_kernel(ALICE) as kernel:
+        kernel.ok("import jupyter_msal")
+        # a refresh after "expiry" (forced) and a new resource, both from the stored token
+        fresh = kernel.eval(f"jupyter_msal.get_token({STORAGE!r}, force_refresh=True).expires_in")
+        vault = kernel.eval(f"jupyter_msal.get_token({VAULT!r}).claims['aud']")
+    assert fresh > 60 and vault == "https://vault.azure.net"
+    assert emulator.counts["grant:refresh_token"] == 2
+    after = hub.user_model(ALICE)["auth_state"]
+    assert after["refresh_token"] not in (before, logins[ALICE])
+    # OAuthenticator rebuilds auth_state from token_response: it holds the new token too
+    assert after["token_response"]["refresh_token"] == after["refresh_token"]
+    assert hub.client_secret not in hub.log()
+
+
+def test_a_revoked_hub_login_says_sign_in_again(
+    hub: JupyterHubProcess, logins: dict[str, Any], emulator: Any
+) -> None:
+    emulator.revoke_refresh_tokens(ALICE)
+    with hub.open_kernel(ALICE) as kernel:
+        cell = kernel.ok(
+            "import jupyter_msal\n"
+            "try:\n"
+            f"    jupyter_msal.get_token({GRAPH!r}, sign_in=False)\n"
+            "except jupyter_msal.errors.SignInRequired as err:\n"
+            "    print(type(err).__name__, err)"
+        )
+    # a cell that may sign in (%msal_token) shows the same reason above its sign-in prompt
+    assert cell.stdout.startswith("SignInRequired Your JupyterHub login cannot get this token")
+    assert "Sign in again" in cell.stdout and "AADSTS50173" in cell.stdout
+    code, status = _call(hub.server_url(ALICE) + "jupyter-msal/status", hub.user_token(ALICE))
+    assert code == 200 and status["hub"]["in_use"] is False  # answers: nothing crashed
+    assert "Traceback" not in hub.log()
