@@ -16,7 +16,6 @@ from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
 from ..errors import ExtensionInactive, JupyterMsalError
 from ..redact import install_redaction
 from ..service import TokenService
-from ..status import status_document
 from .handlers import make_routes
 from .inactive import inactive_routes
 from .managed_identity import ManagedIdentityEndpoint
@@ -73,13 +72,14 @@ class JupyterMsalApp(ExtensionApp):
         self._publish_url()
         if self.service is None or settings is None:
             return
-        status = status_document(self.service)
+        cache = self.service.cache.info  # nothing here asks the network: start stays fast
         self.log.info(
-            "jupyter-msal: %s mode, authority %s, cache %s (%s)",
-            status["mode"],
+            "jupyter-msal: %s mode, authority %s, cache %s (%s)%s",
+            "service_principal" if settings.service_principal else "user",
             settings.oidc_authority or settings.authority,
-            status["cache"]["path"],
-            status["cache"]["encryption"],
+            cache.path,
+            cache.encryption,
+            f", JupyterHub service {self.service.hub.url}" if self.service.hub else "",
         )
 
     def _event_sink(self) -> EventSink | None:
