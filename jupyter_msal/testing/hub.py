@@ -91,6 +91,8 @@ class JupyterHubProcess:
         emulator: the Entra ID emulator users log in with (and get tokens from).
         workdir: the hub's database, config and log (kept between :meth:`restart` calls).
         users: the hub users (Linux users too when run as root).
+        guests: more names allowed to log in who never get a server (no Linux user or home
+            is made for them): many simulated users of the service, for benchmarks.
         authenticator: ``"azuread"`` (OAuthenticator against the emulator) or ``"dummy"``.
         user_environment: more variables for every user server.
         extra_config: Python lines appended to ``jupyterhub_config.py`` after ``enable(c)``.
@@ -102,6 +104,7 @@ class JupyterHubProcess:
         workdir: Path,
         *,
         users: Sequence[str],
+        guests: Sequence[str] = (),
         authenticator: str = "azuread",
         user_environment: dict[str, str] | None = None,
         extra_config: str = "",
@@ -109,6 +112,7 @@ class JupyterHubProcess:
         self.emulator = emulator
         self.workdir = Path(workdir)
         self.users = list(users)
+        self.guests = list(guests)
         self.authenticator = authenticator
         self.user_environment = dict(user_environment or {})
         self.extra_config = extra_config
@@ -179,7 +183,7 @@ class JupyterHubProcess:
             "c.JupyterHub.default_url = '/hub/home'",
             "c.JupyterHub.redirect_to_server = False",
             "c.Authenticator.enable_auth_state = True",
-            f"c.Authenticator.allowed_users = {set(self.users)!r}",
+            f"c.Authenticator.allowed_users = {set(self.users) | set(self.guests)!r}",
             "c.Spawner.default_url = '/lab'",
             "c.Spawner.start_timeout = 90",
             "c.Spawner.http_timeout = 90",

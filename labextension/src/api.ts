@@ -22,6 +22,8 @@ export interface IAccount {
   tenant_id?: string | null;
   environment?: string | null;
   authority?: string | null;
+  /** How it signed in: `device_code`, `auth_code`, `broker`, `hub` (the JupyterHub login). */
+  sign_in_method?: string | null;
 }
 
 /** The JSON body of every error answer of the REST API. */
@@ -87,6 +89,13 @@ export interface IStatus {
     note?: string | null;
   };
   sign_in_methods?: string[];
+  /** The JupyterHub service's link (on a hub where the admin enabled it). */
+  hub?: {
+    url?: string | null;
+    account?: string | null;
+    in_use?: boolean;
+    note?: string | null;
+  };
   accounts: IAccount[];
   revision: number;
   warnings?: string[];

@@ -210,6 +210,19 @@ export class AccountsPanel extends Widget {
             )
           );
         }
+        if (account.sign_in_method === 'hub') {
+          // it belongs to the JupyterHub login: logging out of the hub ends it
+          text.appendChild(
+            el(
+              'span',
+              { class: 'jp-msal-account-hub' },
+              trans.__('through your JupyterHub login')
+            )
+          );
+          item.append(text);
+          list.appendChild(item);
+          continue;
+        }
         const button = el(
           'button',
           {
@@ -238,6 +251,10 @@ export class AccountsPanel extends Widget {
       );
     }
 
+    if (model.lastError?.code === INACTIVE) {
+      // nothing to sign in to until the server is fixed and restarted
+      return;
+    }
     const actions = el('div', { class: 'jp-msal-actions' });
     const signIn = el(
       'button',
@@ -267,6 +284,11 @@ export class AccountsPanel extends Widget {
     node.appendChild(actions);
 
     const status = model.status;
+    const hub = status?.hub;
+    if (hub?.url && !hub.in_use && hub.note) {
+      // on a hub whose login gives no tokens here: say why (then sign in here)
+      node.appendChild(el('p', { class: 'jp-msal-hub-note' }, hub.note));
+    }
     const warnings = statusWarnings(status);
     if (warnings.length) {
       const box = el('ul', { class: 'jp-msal-warnings' });

@@ -9,8 +9,10 @@ hub login.
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,8 @@ ALICE, BOB = "msal-alice", "msal-bob"
 STORAGE = "https://storage.azure.com/.default"
 VAULT = "https://vault.azure.net/.default"
 GRAPH = "https://graph.microsoft.com/.default"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hub"
+CHROMIUM = os.environ.get("JUPYTER_MSAL_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +194,37 @@ def test_rotated_refresh_tokens_survive_a_hub_restart(
     # OAuthenticator rebuilds auth_state from token_response: it holds the new token too
     assert after["token_response"]["refresh_token"] == after["refresh_token"]
     assert hub.client_secret not in hub.log()
+
+
+@pytest.mark.browser
+def test_the_lab_panel_shows_the_hub_login(
+    hub: JupyterHubProcess, logins: dict[str, Any], emulator: Any
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = chromium.new_context(ignore_https_errors=True).new_page()
+            emulator.auto_approve = ALICE  # the emulator's sign-in page signs alice in
+            try:
+                page.goto(f"{hub.url}hub/oauth_login")
+                page.wait_for_url(f"{hub.url}hub/**")
+            finally:
+                emulator.auto_approve = None
+            page.goto(hub.server_url(ALICE) + "lab")
+            indicator = page.locator("#jp-msal-indicator")
+            expect(indicator).to_have_text(ALICE, timeout=90_000)
+            indicator.click()
+            item = page.locator(f"#jp-msal-panel .jp-msal-account[data-username='{ALICE}']")
+            expect(item).to_contain_text("through your JupyterHub login")
+            expect(item.locator(".jp-msal-signout")).to_have_count(0)
+            page.screenshot(path=str(ARTIFACTS / "hub-lab-panel-hub-login.png"))
+        finally:
+            chromium.close()
 
 
 def test_a_revoked_hub_login_says_sign_in_again(

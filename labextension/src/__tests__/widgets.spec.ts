@@ -181,6 +181,70 @@ describe('MsalIndicator and AccountsPanel', () => {
     model.dispose();
   });
 
+  it('shows a JupyterHub login as such, without a sign-out button', async () => {
+    const { client, model } = setup();
+    const hubAccount = { ...ADA, sign_in_method: 'hub' };
+    client.statusAnswers.push(
+      status({
+        accounts: [hubAccount],
+        revision: 4,
+        hub: {
+          url: 'http://127.0.0.1:10101/services/jupyter-msal/',
+          account: ADA.username,
+          in_use: true,
+          note: 'tokens come from your JupyterHub login'
+        }
+      })
+    );
+    const panel = new AccountsPanel({
+      model,
+      actions: {
+        signIn: () => undefined,
+        signOut: () => undefined,
+        signOutAll: () => undefined
+      }
+    });
+    panel.open(null);
+    await flush();
+    const item = panel.node.querySelector<HTMLElement>('.jp-msal-account')!;
+    expect(item.dataset.username).toBe(ADA.username);
+    expect(item.querySelector('.jp-msal-signout')).toBeNull();
+    expect(item.querySelector('.jp-msal-account-hub')!.textContent).toBe(
+      'through your JupyterHub login'
+    );
+    expect(panel.node.querySelector('.jp-msal-hub-note')).toBeNull();
+    panel.dispose();
+    model.dispose();
+  });
+
+  it('says why the JupyterHub login is not used here', async () => {
+    const { client, model } = setup();
+    const note =
+      'not in use: the hub login of bob holds no Microsoft Entra ID refresh token';
+    client.statusAnswers.push(
+      status({
+        accounts: [],
+        revision: 5,
+        hub: { url: 'http://hub/services/jupyter-msal/', in_use: false, note }
+      })
+    );
+    const panel = new AccountsPanel({
+      model,
+      actions: {
+        signIn: () => undefined,
+        signOut: () => undefined,
+        signOutAll: () => undefined
+      }
+    });
+    panel.open(null);
+    await flush();
+    expect(panel.node.querySelector('.jp-msal-hub-note')!.textContent).toBe(
+      note
+    );
+    panel.dispose();
+    model.dispose();
+  });
+
   it('says why when jupyter-msal is not active on the server', async () => {
     const { client, model } = setup();
     const message =
@@ -204,6 +268,7 @@ describe('MsalIndicator and AccountsPanel', () => {
       panel.node.querySelector('.jp-msal-inactive-hint')!.textContent
     ).toBe('Restart.');
     expect(panel.node.textContent).not.toMatch(/installed/);
+    expect(panel.node.querySelector('#jp-msal-signin')).toBeNull();
     const indicator = new MsalIndicator({ model, onActivate: () => undefined });
     expect(indicator.node.title).toContain(message);
     indicator.dispose();
