@@ -40,6 +40,9 @@ HUB_API_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
 HUB_PREFIX_ENV = "JUPYTERHUB_SERVICE_PREFIX"
 #: Seconds an answer of ``api/account`` is reused.
 ACCOUNT_TTL = 30.0
+#: Seconds after the hub login could not give a token during which a new sign-in does not
+#: choose it again (msal replays such refusals for about as long).
+REFUSAL_TTL = 60.0
 
 
 class HubLoginUnusable(SignInRequired):
@@ -72,6 +75,7 @@ class HubLink:
         self.log = log or logging.getLogger("jupyter_msal")
         self._lock = threading.Lock()
         self._account: tuple[float, Account | None, str | None] | None = None
+        self._refusal: tuple[float, str] | None = None
         self._session: Any = None
 
     @classmethod
@@ -186,6 +190,8 @@ class HubLink:
             data = self._call("POST", "api/token", body)
         except SignInRequired as err:
             self.forget_account()
+            with self._lock:
+                self._refusal = (time.monotonic(), err.message)
             raise HubLoginUnusable(
                 err.message, scopes=scopes, claims=claims, hint=err.hint, aadsts=err.aadsts
             ) from None
@@ -196,6 +202,14 @@ class HubLink:
         return AccessToken(
             token.token, token.expires_on, token.scopes or scopes, account, token.token_type
         )
+
+    def recent_refusal(self) -> str | None:
+        """Why the hub login could not give a token in the last minute, if it could not."""
+        with self._lock:
+            refusal = self._refusal
+        if refusal is None or time.monotonic() - refusal[0] > REFUSAL_TTL:
+            return None
+        return refusal[1]
 
     def register_state(self, state: str) -> None:
         """Tell the service that an auth-code answer carrying ``state`` belongs here."""

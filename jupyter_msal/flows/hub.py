@@ -24,8 +24,10 @@ class HubSignIn:
         self.link = link
 
     def unavailable_reason(self) -> str | None:
-        """Why the hub login gives no tokens here (asks the hub service, answer reused 30 s)."""
-        reason = self.link.reason()
+        """Why the hub login gives no tokens here (asks the hub service, answer reused 30 s),
+        or why it could not give the last token asked of it (for a minute: a sign-in then
+        uses this server's own methods)."""
+        reason = self.link.recent_refusal() or self.link.reason()
         return None if reason is None else f"the JupyterHub login cannot be used: {reason}"
 
     def start(self, flow: SignInFlow) -> None:

@@ -32,6 +32,16 @@ from .hub_api import HubApi
 __all__ = ["HubTokens", "account_from_auth_state"]
 
 _FlightKey = tuple[str, tuple[str, ...], str, bool]
+#: AADSTS codes saying the refresh token itself no longer works (revoked, expired, reused,
+#: password changed, sign-in frequency): the hub login gives no token until the user logs in
+#: again. Others (consent or MFA missing for one resource) concern only that request.
+_DEAD_REFRESH_TOKEN = frozenset(
+    {"50173", "70008", "700082", "50133", "70043", "700084", "9002313", "50089"}
+)
+
+
+def _login_is_dead(err: SignInRequired) -> bool:
+    return err.aadsts in _DEAD_REFRESH_TOKEN
 
 
 def _claims_of(auth_state: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,6 +176,8 @@ class HubTokens:
                 except SignInRequired as err:
                     # The refresh token we hold stopped working. A newer login may have put
                     # another one into auth_state: try that one before giving up.
+                    if not _login_is_dead(err):
+                        raise
                     state = self.hub.auth_state(user) or {}
                     if state.get("refresh_token") in (None, login.refresh_token):
                         self._logins.pop(user, None)
@@ -220,7 +232,8 @@ class HubTokens:
                 scopes=scopes,
             )
         except SignInRequired as err:
-            self._refused[user] = (refresh_token, err.message)
+            if _login_is_dead(err):
+                self._refused[user] = (refresh_token, err.message)
             raise
         self._refused.pop(user, None)
         login = _Login(account, refresh_token)

@@ -23,6 +23,7 @@ ALICE, BOB = "msal-alice", "msal-bob"
 STORAGE = "https://storage.azure.com/.default"
 VAULT = "https://vault.azure.net/.default"
 GRAPH = "https://graph.microsoft.com/.default"
+ARM = "https://management.azure.com/.default"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hub"
 CHROMIUM = os.environ.get("JUPYTER_MSAL_CHROMIUM", "/usr/bin/chromium")
 
@@ -194,6 +195,34 @@ def test_rotated_refresh_tokens_survive_a_hub_restart(
     # OAuthenticator rebuilds auth_state from token_response: it holds the new token too
     assert after["token_response"]["refresh_token"] == after["refresh_token"]
     assert hub.client_secret not in hub.log()
+
+
+def test_missing_consent_for_one_resource_concerns_that_resource_only(
+    hub: JupyterHubProcess, logins: dict[str, Any], emulator: Any
+) -> None:
+    emulator.inject_aadsts(
+        code=65001,
+        error="invalid_grant",
+        description="The user or administrator has not consented to use the application.",
+    )
+    with hub.open_kernel(ALICE) as kernel:
+        cell = kernel.ok(
+            "import jupyter_msal\n"
+            "try:\n"
+            f"    jupyter_msal.get_token({ARM!r}, sign_in=False)\n"
+            "except jupyter_msal.errors.SignInRequired as err:\n"
+            "    print(type(err).__name__, err)"
+        )
+        assert "Your JupyterHub login cannot get this token" in cell.stdout
+        assert "AADSTS65001" in cell.stdout
+        # the hub login still gives tokens for other resources
+        assert kernel.eval(f"jupyter_msal.get_token({VAULT!r}).claims['aud']") == (
+            "https://vault.azure.net"
+        )
+    code, status = _call(hub.server_url(ALICE) + "jupyter-msal/status", hub.user_token(ALICE))
+    assert code == 200 and status["hub"]["in_use"] is True
+    # a sign-in started now (for that resource) uses this server's own methods
+    assert "hub" not in status["sign_in_methods"]
 
 
 @pytest.mark.browser
