@@ -192,9 +192,12 @@ class JupyterMsal(Configurable):
         allow_none=True,
         help="Authorization-code sign-in on a remote server: the redirect URI registered on your "
         "app, on this Jupyter server's own origin, ending in '<base_url>jupyter-msal/redirect' "
-        "(e.g. 'https://jupyter.contoso.com/jupyter-msal/redirect'). Unset, the server receives "
-        "the redirect on a loopback listener of its own at http://localhost:<port>/, which the "
-        "default client accepts.",
+        "(e.g. 'https://jupyter.contoso.com/jupyter-msal/redirect'); on a JupyterHub with the "
+        "jupyter-msal service, the hub's one redirect URI "
+        "'<hub>/services/jupyter-msal/redirect' (set by `jupyter_msal.hub.enable(c)`), which "
+        "routes each answer back to the server that started the sign-in. Unset, the server "
+        "receives the redirect on a loopback listener of its own at http://localhost:<port>/, "
+        "which the default client accepts.",
     ).tag(config=True)
 
     client_capabilities = List(

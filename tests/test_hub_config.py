@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import pytest
-from traitlets.config import Config
+from traitlets.config import Config, LazyConfigValue
 
 import jupyter_msal.hub
 from jupyter_msal.errors import BadRequest, TooManySignIns
@@ -26,8 +27,14 @@ def _entra_login(c: Config) -> Config:
     return c
 
 
+def _value(value: Any, initial: Any) -> Any:
+    """A setting as the hub will load it: lazy additions applied to the trait's default."""
+    return value.get_value(initial) if isinstance(value, LazyConfigValue) else value
+
+
 def _service(c: Config) -> dict:
-    (service,) = [s for s in c.JupyterHub.services if s["name"] == "jupyter-msal"]
+    services = _value(c.JupyterHub.services, [])
+    (service,) = [s for s in services if s["name"] == "jupyter-msal"]
     return service
 
 
@@ -44,7 +51,7 @@ def test_enable_registers_the_service_its_role_and_the_user_servers_environment(
     assert env["JUPYTER_MSAL_CLIENT_ID"] == "hub-app"
     assert env["JUPYTER_MSAL_CLIENT_SECRET"] == "hub-secret"
     assert env["JUPYTER_MSAL_AUTHORITY"] == f"https://login.microsoftonline.com/{TENANT}"
-    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    roles = {r["name"]: r for r in _value(c.JupyterHub.load_roles, [])}
     assert roles["jupyter-msal-service"]["services"] == ["jupyter-msal"]
     assert set(roles["jupyter-msal-service"]["scopes"]) == {
         "read:users",
@@ -55,7 +62,7 @@ def test_enable_registers_the_service_its_role_and_the_user_servers_environment(
     assert ACCESS in c.Spawner.server_token_scopes
     assert "access:servers!server" in c.Spawner.server_token_scopes
     # user servers learn where the service is and the hub's one redirect URI; never a secret
-    assert c.Spawner.environment == {
+    assert _value(c.Spawner.environment, {}) == {
         "JUPYTER_MSAL_HUB_SERVICE_URL": "http://127.0.0.1:10101/services/jupyter-msal/",
         "JUPYTER_MSAL_REDIRECT_URI": "https://hub.contoso.com/services/jupyter-msal/redirect",
     }
@@ -64,7 +71,7 @@ def test_enable_registers_the_service_its_role_and_the_user_servers_environment(
 def test_enable_extends_what_the_admin_configured() -> None:
     c = _entra_login(Config())
     c.JupyterHub.base_url = "/jupyter/"
-    c.JupyterHub.public_url = "https://hub.contoso.com"
+    c.JupyterHub.public_url = "https://hub.contoso.com/jupyter/"  # only its origin counts
     c.JupyterHub.services = [{"name": "idle-culler", "command": ["cull"]}]
     c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "read:groups"]}]
     c.Spawner.environment = {"JUPYTER_MSAL_CACHE_KEY": lambda spawner: spawner.user.name}
@@ -103,7 +110,7 @@ def test_enable_warns_when_auth_state_is_off() -> None:
     c.Authenticator.enable_auth_state = False
     with pytest.warns(UserWarning, match="enable_auth_state"):
         jupyter_msal.hub.enable(c, user_url="http://proxy-public/services/jupyter-msal/")
-    env = c.Spawner.environment
+    env = _value(c.Spawner.environment, {})
     assert env["JUPYTER_MSAL_HUB_SERVICE_URL"] == "http://proxy-public/services/jupyter-msal/"
     assert "JUPYTER_MSAL_REDIRECT_URI" not in env  # no public URL: no hub redirect
 
@@ -167,3 +174,43 @@ def test_the_hub_logins_account_comes_from_auth_state() -> None:
     assert account_from_auth_state({**state, "refresh_token": None}) is None  # no offline_access
     assert account_from_auth_state({"refresh_token": "rt", "user": {"sub": "x"}}) is None
     assert account_from_auth_state(None) is None
+
+
+def test_enable_in_a_config_folder_file_keeps_what_other_files_set() -> None:
+    """TLJH loads each file of its config folder into a new config and merges it: lazy
+    additions keep the services, roles and environment other files configured."""
+    base = Config()
+    base.JupyterHub.services = [{"name": "cull-idle", "command": ["cull"]}]
+    base.Spawner.environment = {"TZ": "UTC"}
+    piece = _entra_login(Config())
+    jupyter_msal.hub.enable(piece, url="http://hub:10101", bind_url="http://0.0.0.0:10101")
+    base.merge(piece)
+    assert [s["name"] for s in base.JupyterHub.services] == ["cull-idle", "jupyter-msal"]
+    assert base.Spawner.environment["TZ"] == "UTC"
+    url = "http://hub:10101/services/jupyter-msal/"
+    assert base.Spawner.environment["JUPYTER_MSAL_HUB_SERVICE_URL"] == url
+    service = _service(base)
+    assert service["url"] == "http://hub:10101"
+    assert service["environment"]["JUPYTER_MSAL_HUB_BIND_URL"] == "http://0.0.0.0:10101"
+    # a spawner section of its own (Zero to JupyterHub's KubeSpawner) gets the variables too
+    chart = _entra_login(Config())
+    chart.KubeSpawner.environment = {"FROM": "chart"}
+    jupyter_msal.hub.enable(chart)
+    assert chart.KubeSpawner.environment["JUPYTER_MSAL_HUB_SERVICE_URL"].endswith(
+        "/services/jupyter-msal/"
+    )
+
+
+def test_the_service_started_by_hand_says_who_starts_it() -> None:
+    import subprocess
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("JUPYTERHUB_")}
+    run = subprocess.run(
+        [sys.executable, "-m", "jupyter_msal.hub"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "jupyter_msal.hub.enable(c)" in run.stderr and "Traceback" not in run.stderr

@@ -42,7 +42,11 @@ class MsalStatusApp(ClientApp):
         protection = f"encrypted: {cache['encryption']}" if cache["encrypted"] else "NOT encrypted"
         broker = status["broker"]
         broker_text = "available" if broker["available"] else f"unavailable: {broker['reason']}"
-        usernames = ", ".join(a["username"] for a in status["accounts"])
+        usernames = ", ".join(
+            a["username"] + (" (JupyterHub login)" if a.get("sign_in_method") == "hub" else "")
+            for a in status["accounts"]
+        )
+        hub = status.get("hub") or {}
         lines = [
             f"jupyter-msal {status.get('version')} ({client.mode} mode, {status['mode']})",
             f"  authority:   {cfg.get('oidc_authority') or cfg.get('authority')}",
@@ -52,6 +56,8 @@ class MsalStatusApp(ClientApp):
             f"  region:      {status['region']['note']}",
             f"  accounts:    {usernames or '(nobody signed in)'}",
         ]
+        if hub.get("url"):
+            lines.insert(-1, f"  jupyterhub:  {hub['url']}: {hub.get('note')}")
         lines += [f"  warning:     {w}" for w in status.get("warnings", [])]
         lines.append("  settings (secrets only as set / not set):")
         lines += [f"    {name} = {json.dumps(value)}" for name, value in sorted(cfg.items())]
@@ -62,7 +68,7 @@ class MsalAccountsApp(ClientApp):
     """``jupyter msal accounts``."""
 
     command = "accounts"
-    description = """List the signed-in accounts (username, tenant, authority).
+    description = """List the signed-in accounts (username, tenant, authority, sign-in method).
 
     jupyter msal accounts [--json]"""
 
@@ -78,7 +84,8 @@ class MsalAccountsApp(ClientApp):
             sys.stderr.write("Nobody is signed in. Run: jupyter msal login\n")
         else:
             for a in accounts:
-                sys.stdout.write(f"{a.username}\t{a.tenant_id}\t{a.authority}\n")
+                line = f"{a.username}\t{a.tenant_id}\t{a.authority}\t{a.sign_in_method}"
+                sys.stdout.write(line + "\n")
 
 
 class MsalLoginApp(ScopesApp):
@@ -88,7 +95,7 @@ class MsalLoginApp(ScopesApp):
     description = """Sign in (device code, or the OS broker).
 
     jupyter msal login [SCOPE ...] [--scope SCOPE ...]
-                       [--method auto|device_code|auth_code|broker]
+                       [--method auto|device_code|auth_code|broker|hub]
 
     The scopes are consented to while signing in. The prompt goes to stderr; Ctrl+C cancels.
     Signing in in the browser (auth_code), paste the address the browser ended on when it
@@ -98,7 +105,8 @@ class MsalLoginApp(ScopesApp):
         list(SignInMethod.names()),
         default_value="auto",
         help="How to sign in: 'auto' (the server chooses), 'device_code', 'auth_code' (in the "
-        "browser) or 'broker'.",
+        "browser), 'broker' or 'hub' (the JupyterHub login, on a hub with the jupyter-msal "
+        "service).",
     ).tag(config=True)
     aliases = {
         **base_aliases,

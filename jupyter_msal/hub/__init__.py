@@ -88,12 +88,36 @@ def _env_value(value: Any) -> str:
     return str(value)
 
 
-def _set_or_extend(section: Any, key: str, default: list[Any], extra: list[Any]) -> None:
+def _extend(section: Any, key: str, extra: list[Any]) -> None:
+    """Add ``extra`` to a list setting: to the list configured so far, or lazily (traitlets
+    applies it to whatever list the setting has when the hub loads its config, also when
+    this file is merged into another config, as TLJH does with its config folder)."""
     current = _configured(section, key)
     if isinstance(current, list):
         current.extend(x for x in extra if x not in current)
     else:
-        section[key] = [*default, *extra]
+        section[key].extend(extra)
+
+
+def _spawner_environment(c: Any, variables: dict[str, str]) -> None:
+    """Add ``variables`` to every spawner's environment: ``c.Spawner`` (lazily when unset) and
+    any subclass section that set its own (Zero to JupyterHub sets ``c.KubeSpawner``'s)."""
+    for name in list(c.keys()):
+        if name.endswith("Spawner") and name != "Spawner":
+            own = _configured(c[name], "environment")
+            if isinstance(own, dict):
+                own.update(variables)
+    current = _configured(c.Spawner, "environment")
+    if isinstance(current, dict):
+        current.update(variables)
+    else:
+        c.Spawner.environment.update(variables)
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (JupyterHub keeps only that of its public URL)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _service_environment(c: Any, settings: Mapping[str, Any]) -> dict[str, str]:
@@ -122,6 +146,8 @@ def enable(
     *,
     public_url: str | None = None,
     port: int = DEFAULT_PORT,
+    url: str | None = None,
+    bind_url: str | None = None,
     user_url: str | None = None,
     settings: Mapping[str, Any] | None = None,
     name: str = SERVICE_NAME,
@@ -132,13 +158,18 @@ def enable(
 
     Args:
         c: the config object of ``jupyterhub_config.py``.
-        public_url: the hub's public address (``https://hub.contoso.com``); with it, auth-code
-            sign-ins on user servers use the one redirect URI
+        public_url: the hub's public address (``https://hub.contoso.com``; only its origin
+            counts, the path is ``c.JupyterHub.base_url``); with it, auth-code sign-ins on
+            user servers use the one redirect URI
             ``<public_url><base_url>services/<name>/redirect`` (register it on the app the
             user servers sign in with). Default: ``c.JupyterHub.public_url`` when set.
-        port: the loopback port the service listens on.
-        user_url: the service's address as user servers reach it, when that is not the
-            hub machine's loopback (Kubernetes: ``http://proxy-public/services/<name>/``).
+        port: the loopback port the service listens on (when ``url`` is not given).
+        url: where the hub and its proxy reach the service, when not on this machine's
+            loopback (Kubernetes: ``http://hub:10101``, the hub pod's service name).
+        bind_url: the address the service listens on, when it differs from ``url``
+            (Kubernetes: ``http://0.0.0.0:10101``).
+        user_url: the service's address as user servers reach it, when that is not ``url``
+            (default: ``<url><base_url>services/<name>/``).
         settings: ``JupyterMsal`` settings for the service (``{"ca_bundle": "..."}``);
             ``client_id``, ``client_secret`` and ``authority`` default to the
             authenticator's.
@@ -148,8 +179,10 @@ def enable(
     base_url = _configured(hub, "base_url") or "/"
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     prefix = f"{base_url}services/{name}/"
-    service_url = f"http://127.0.0.1:{port}"
+    service_url = (url or f"http://127.0.0.1:{port}").rstrip("/")
     environment = _service_environment(c, settings or {})
+    if bind_url:
+        environment["JUPYTER_MSAL_HUB_BIND_URL"] = bind_url
     if _configured(c.Authenticator, "enable_auth_state") is not True:
         warnings.warn(
             "jupyter_msal.hub.enable: set c.Authenticator.enable_auth_state = True, or users "
@@ -163,7 +196,7 @@ def enable(
         "environment": environment,
         "display": False,
     }
-    _set_or_extend(hub, "services", [], [service])
+    _extend(hub, "services", [service])
     role = {
         "name": f"{name}-service",
         "description": "jupyter-msal: read users' hub logins, store rotated refresh tokens",
@@ -180,14 +213,14 @@ def enable(
         else:
             roles.extend([role, {"name": "user", "scopes": ["self", access]}])
     else:
-        hub["load_roles"] = [role, {"name": "user", "scopes": ["self", access]}]
-    _set_or_extend(c.Spawner, "server_token_scopes", list(_SERVER_TOKEN_SCOPES), [access])
+        hub.load_roles.extend([role, {"name": "user", "scopes": ["self", access]}])
+    scopes = _configured(c.Spawner, "server_token_scopes")
+    if isinstance(scopes, list):
+        scopes.extend([access] if access not in scopes else [])
+    else:  # unset means the `server` role: its scopes, and ours
+        c.Spawner.server_token_scopes = [*_SERVER_TOKEN_SCOPES, access]
     to_users = {_env_name("hub_service_url"): user_url or f"{service_url}{prefix}"}
     public = public_url or _configured(hub, "public_url")
     if public:
-        to_users[_env_name("redirect_uri")] = f"{public.rstrip('/')}{prefix}redirect"
-    spawner_env = _configured(c.Spawner, "environment")
-    if isinstance(spawner_env, dict):
-        spawner_env.update(to_users)
-    else:
-        c.Spawner.environment = to_users
+        to_users[_env_name("redirect_uri")] = f"{_origin(public)}{prefix}redirect"
+    _spawner_environment(c, to_users)

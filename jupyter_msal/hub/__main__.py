@@ -2,8 +2,9 @@
 
 JupyterHub starts it (``jupyter_msal.hub.enable(c)`` registers the command) with
 ``JUPYTERHUB_API_TOKEN``, ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_SERVICE_URL`` (where to
-listen), ``JUPYTERHUB_SERVICE_PREFIX`` and ``JUPYTERHUB_BASE_URL``; the hub app's settings
-come as ``JUPYTER_MSAL_*`` variables (client id, secret, authority, CA bundle ...).
+listen, unless ``JUPYTER_MSAL_HUB_BIND_URL`` says otherwise), ``JUPYTERHUB_SERVICE_PREFIX``
+and ``JUPYTERHUB_BASE_URL``; the hub app's settings come as ``JUPYTER_MSAL_*`` variables
+(client id, secret, authority, CA bundle ...).
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ async def _serve() -> None:
     states = StateRoutes(os.environ.get("JUPYTERHUB_BASE_URL", "/"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/jupyter-msal/")
     app = make_app(tokens, states, HubAuth(), prefix)
-    where = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
+    where = urlsplit(
+        os.environ.get("JUPYTER_MSAL_HUB_BIND_URL")
+        or os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
+    )
     server = app.listen(where.port or 80, address=where.hostname or "127.0.0.1", xheaders=True)
     log.info(
         "jupyter-msal hub service on %s://%s:%s%s (authority %s)",
@@ -57,16 +61,31 @@ async def _serve() -> None:
 def main() -> None:
     """Run the service until JupyterHub stops it."""
     logging.basicConfig(
-        level=logging.INFO,
+        level=logging.WARNING,
         format="[%(levelname).1s %(asctime)s %(name)s] %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("jupyter_msal").setLevel(logging.INFO)  # ours; others warn and up
     from ..errors import JupyterMsalError
 
+    log = logging.getLogger("jupyter_msal.hub")
+    missing = [v for v in ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL") if v not in os.environ]
+    if missing:
+        log.error(
+            "python -m jupyter_msal.hub is the jupyter-msal JupyterHub service: JupyterHub starts "
+            "it. Call jupyter_msal.hub.enable(c) in jupyterhub_config.py (%s not set).",
+            ", ".join(missing),
+        )
+        sys.exit(2)
+    try:
+        import jupyterhub.services.auth  # noqa: F401
+    except ImportError:
+        log.error("The jupyter-msal hub service runs in the hub: install jupyterhub there.")
+        sys.exit(2)
     try:
         asyncio.run(_serve())
     except JupyterMsalError as err:
-        logging.getLogger("jupyter_msal.hub").error("jupyter-msal hub service not started: %s", err)
+        log.error("jupyter-msal hub service not started: %s", err)
         sys.exit(1)
 
 

@@ -115,7 +115,7 @@ class MsalMagics(Magics):
     @no_var_expand
     @line_magic
     def msal_accounts(self, line: str = "") -> None:
-        """Show the signed-in accounts: username, tenant, authority."""
+        """Show the signed-in accounts: username, tenant, authority, how they signed in."""
         from . import api
 
         self._parse(self.msal_accounts, line)
@@ -134,7 +134,8 @@ class MsalMagics(Magics):
         choices=list(SignInMethod.names()),
         default="auto",
         help="How to sign in: auth_code (a link to sign in in this browser), device_code, "
-        "broker, or auto (the server chooses).",
+        "broker, hub (the JupyterHub login, on a hub with the jupyter-msal service), or auto "
+        "(the server chooses).",
     )
     @ma.argument("--timeout", type=float, help="Seconds to wait for the sign-in.")
     @no_var_expand
@@ -176,19 +177,39 @@ def _interruptible(func: Any, *args: Any, **kwargs: Any) -> Any:
         raise SignInCancelled("Interrupted: the sign-in was cancelled.") from None
 
 
+#: The columns of ``%msal_accounts``.
+_COLUMNS = ("username", "tenant", "authority", "signed in with")
+#: How each sign-in method reads in that table.
+_METHOD_NAMES = {
+    "hub": "JupyterHub login",
+    "device_code": "device code",
+    "auth_code": "browser",
+    "broker": "OS broker",
+}
+
+
+def _signed_in_with(account: Any) -> str:
+    method = str(getattr(account, "sign_in_method", "") or "")
+    return _METHOD_NAMES.get(method, method)
+
+
 class AccountTable:
     """A list of accounts shown as an HTML table, or as aligned text outside a rich front end."""
 
     def __init__(self, accounts: Sequence[Any]) -> None:
         self.accounts = list(accounts)
 
-    def _rows(self) -> list[tuple[str, str, str]]:
-        return [(a.username, a.tenant_id, a.authority or a.environment) for a in self.accounts]
+    def _rows(self) -> list[tuple[str, str, str, str]]:
+        return [
+            (a.username, a.tenant_id, a.authority or a.environment, _signed_in_with(a))
+            for a in self.accounts
+        ]
 
     def _repr_html_(self) -> str:
         import html
 
-        head = "<tr><th>username</th><th>tenant</th><th>authority</th></tr>"
+        head = "".join(f"<th>{name}</th>" for name in _COLUMNS)
+        head = f"<tr>{head}</tr>"
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
             for row in self._rows()
@@ -199,8 +220,8 @@ class AccountTable:
         p.text(repr(self))
 
     def __repr__(self) -> str:
-        rows = [("username", "tenant", "authority"), *self._rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        rows = [_COLUMNS, *self._rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
         lines = [
             "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
         ]

@@ -269,8 +269,9 @@ def test_accounts_login_logout_magics(
         (shown,) = [o for o in table.outputs if o["type"] == "display_data"]
         assert "<td>grace@contoso.com</td>" in shown["data"]["text/html"]
         plain = shown["data"]["text/plain"].splitlines()
-        assert plain[0].split() == ["username", "tenant", "authority"]
+        assert plain[0].split() == ["username", "tenant", "authority", "signed", "in", "with"]
         assert plain[2].split()[0] == "grace@contoso.com"
+        assert plain[2].endswith("device code")
 
         # $variables expand; JSON needs no escaping.
         k.ok(f"scopes = [{STORAGE!r}]; who = 'grace@contoso.com'")
@@ -299,4 +300,4 @@ def test_help_is_argparse_style(server: JupyterServerProcess) -> None:
         assert "%msal_token [-a ACCOUNT] [--force-refresh] [--claims CLAIMS]" in doc
         assert "--no-sign-in" in doc and "--timeout TIMEOUT" in doc
         login = k.eval("get_ipython().find_line_magic('msal_login').__doc__")
-        assert "--method {auto,device_code,auth_code,broker}" in login
+        assert "--method {auto,device_code,auth_code,broker,hub}" in login
