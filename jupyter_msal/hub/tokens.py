@@ -32,6 +32,8 @@ from .hub_api import HubApi
 __all__ = ["HubTokens", "account_from_auth_state"]
 
 _FlightKey = tuple[str, tuple[str, ...], str, bool]
+#: Seconds before expiry a token is refreshed rather than reused (msal's own margin).
+_REFRESH_MARGIN = 300
 #: AADSTS codes saying the refresh token itself no longer works (revoked, expired, reused,
 #: password changed, sign-in frequency): the hub login gives no token until the user logs in
 #: again. Others (consent or MFA missing for one resource) concern only that request.
@@ -120,6 +122,8 @@ class HubTokens:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._flights: SingleFlight[_FlightKey, AccessToken] = SingleFlight()
+        #: (user, scopes) -> the last token given out, reused while it is not due for refresh
+        self._hits: dict[tuple[str, tuple[str, ...]], AccessToken] = {}
 
     @property
     def authority(self) -> str:
@@ -162,8 +166,15 @@ class HubTokens:
     ) -> AccessToken:
         """An access token for ``user`` (blocking); concurrent equal requests share one call."""
         resolved = resolve_scopes(scopes, allowed_scopes=self.settings.allowed_scopes)
+        if not claims and not force_refresh:  # the hot path: no msal, no lock
+            hit = self._hits.get((user, resolved))
+            if hit is not None and hit.expires_on - time.time() > _REFRESH_MARGIN:
+                return hit
         key = (user, resolved, claims or "", bool(force_refresh))
-        return self._flights.run(key, lambda: self._token(user, resolved, claims, force_refresh))
+        token = self._flights.run(key, lambda: self._token(user, resolved, claims, force_refresh))
+        if not claims:  # tokens answering a claims challenge are not reused
+            self._hits[(user, resolved)] = token
+        return token
 
     def _token(
         self, user: str, scopes: tuple[str, ...], claims: str | None, force: bool
@@ -180,13 +191,19 @@ class HubTokens:
                         raise
                     state = self.hub.auth_state(user) or {}
                     if state.get("refresh_token") in (None, login.refresh_token):
-                        self._logins.pop(user, None)
+                        self._forget(user)
                         self._refused[user] = (login.refresh_token, err.message)
                         raise
                     token = None
                 if token is not None:
                     return token
             return self._redeem(user, scopes, claims)
+
+    def _forget(self, user: str) -> None:
+        """Drop what is held for ``user``'s login (its refresh token stopped working)."""
+        self._logins.pop(user, None)
+        for key in [k for k in list(self._hits) if k[0] == user]:
+            self._hits.pop(key, None)
 
     def _msal_account(self, login: _Login) -> dict[str, Any] | None:
         for entry in self.msal.app.get_accounts():

@@ -169,7 +169,7 @@ class JupyterHubProcess:
             **self.user_environment,
         }
         lines = [
-            "import hashlib, hmac",
+            "import base64, hashlib, hmac",
             "import jupyter_msal.hub",
             f"c.JupyterHub.bind_url = {self.url!r}",
             f"c.JupyterHub.hub_bind_url = 'http://127.0.0.1:{self.hub_port}'",
@@ -193,7 +193,8 @@ class JupyterHubProcess:
             f"_CACHE_SECRET = bytes.fromhex({self.cache_secret!r})",
             "def _cache_key(spawner):",
             "    name = spawner.user.name.encode()",
-            "    return hmac.new(_CACHE_SECRET, name, hashlib.sha256).hexdigest()",
+            "    digest = hmac.new(_CACHE_SECRET, name, hashlib.sha256).digest()",
+            "    return base64.urlsafe_b64encode(digest).decode()  # a Fernet key: no KDF",
             f"c.Spawner.environment = {{**{user_env!r}, 'JUPYTER_MSAL_CACHE_KEY': _cache_key}}",
             "c.JupyterHub.services = [{'name': 'test-admin', 'api_token': "
             f"{self.admin_token!r}}}]",
