@@ -23,7 +23,6 @@ import contextlib
 import hashlib
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -33,9 +32,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from _common import children, cpu_seconds, fmt_s, load_average, machine_line, pct, rss_kib, say
 
 REPO = Path(__file__).resolve().parents[1]
 STORAGE = "https://storage.azure.com/.default"
@@ -47,52 +47,12 @@ MSAL_MARGIN = 300  # msal treats an access token as expired 5 minutes before its
 # ---------------------------------------------------------------------------------- formatting
 
 
-def fmt_s(seconds: float) -> str:
-    """A duration with a unit a reader expects: µs below 1 ms, ms below 10 s."""
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 10:
-        return f"{seconds * 1e3:.2f} ms" if seconds < 0.01 else f"{seconds * 1e3:.0f} ms"
-    return f"{seconds:.1f} s"
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def columns(rows: list[tuple[str, ...]]) -> list[str]:
     """Rows of cells as left-aligned columns."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         "   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            out += [int(x) for x in (task / "children").read_text().split()]
-    return out
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 # ---------------------------------------------------------------------------------- clients
@@ -381,8 +341,9 @@ class Bench:
             JUPYTER_MSAL_ALLOWED_HOSTS="127.0.0.1,localhost",
             JUPYTER_MSAL_HTTP_TIMEOUT="8",
             # a per-user key as docs/jupyterhub.md derives it (a Fernet key: no scrypt)
-            JUPYTER_MSAL_CACHE_KEY=base64.urlsafe_b64encode(hashlib.sha256(b"bench").digest())
-            .decode(),
+            JUPYTER_MSAL_CACHE_KEY=base64.urlsafe_b64encode(
+                hashlib.sha256(b"bench").digest()
+            ).decode(),
             JUPYTER_MSAL_HUB_SERVICE_URL=self.hub.service_url,
             JUPYTERHUB_API_TOKEN=self.hub.user_token(name),
             IPYTHONDIR=str(self.tmp / "ipython"),
@@ -653,19 +614,12 @@ def machine_facts() -> str:
 
     from jupyter_msal import __version__
 
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     return (
-        f"{datetime.now().strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+        f"{machine_line()}, "
         f"jupyter-msal {__version__}, msal {msal.__version__}, jupyterhub "
         f"{jupyterhub.__version__}, oauthenticator {oauthenticator.__version__}, "
         f"jupyter_server {jupyter_server.__version__}, tornado {tornado.version}; "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"load average {load_average()}"
     )
 
 
@@ -687,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.close()
     say("")
     say(bench.table())
-    say(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    say(f"load average at the end: {load_average()}")
     say(f"\n(total run time {time.perf_counter() - started:.0f} s)")
     return 0
 

@@ -19,7 +19,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -33,6 +32,8 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from _common import cpu_seconds, fmt_s, load_average, machine_line, pct, rss_kib, say
 
 from jupyter_msal.client import ServerClient
 from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
@@ -50,23 +51,8 @@ BURST = 50
 # ---------------------------------------------------------------------------------- formatting
 
 
-def fmt_s(seconds: float) -> str:
-    """A duration with a unit a reader expects: µs below 1 ms, ms below 10 s."""
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 10:
-        return f"{seconds * 1e3:.2f} ms" if seconds < 0.01 else f"{seconds * 1e3:.0f} ms"
-    return f"{seconds:.1f} s"
-
-
 def fmt_mb(kib: float) -> str:
     return f"{kib / 1024:.1f} MB"
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def timed(fn: Callable[[], Any], n: int, warmup: int) -> list[float]:
@@ -86,24 +72,7 @@ def lat_s(samples: list[float]) -> str:
     return fmt_s(pct(samples, 50))
 
 
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
 # ---------------------------------------------------------------------------------- processes
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 # ---------------------------------------------------------------------------------- REST clients
@@ -803,19 +772,11 @@ def machine_facts() -> str:
 
     from jupyter_msal import __version__
 
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     return (
-        f"{datetime.now().strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+        f"{machine_line()}, "
         f"jupyter-msal {__version__}, msal {msal.__version__}, msal-extensions "
         f"{msal_extensions.__version__}, azure-identity {azure_version}, "
-        f"jupyter_server {jupyter_server.__version__}; load average "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"jupyter_server {jupyter_server.__version__}; load average {load_average()}"
     )
 
 

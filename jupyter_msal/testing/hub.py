@@ -450,21 +450,15 @@ class JupyterHubProcess:
     @contextmanager
     def open_kernel(self, name: str) -> Iterator[Kernel]:
         """A kernel started through ``name``'s server (as that user), deleted afterwards."""
-        from .kernels import Kernel
+        from .kernels import server_kernel
 
         token = self.user_token(name)
         kid = self.server_request(name, "POST", "api/kernels", {"name": "python3"}, token)["id"]
         runtime = self.homes[name] / ".local" / "share" / "jupyter" / "runtime"
-        connection_file = runtime / f"kernel-{kid}.json"
-        try:
-            wait_until(connection_file.exists, 60, message=f"no connection file for {kid}")
-            kernel = Kernel(connection_file, kernel_id=kid)
-            try:
-                yield kernel
-            finally:
-                kernel.close()
-        finally:
-            try:
-                self.server_request(name, "DELETE", f"api/kernels/{kid}", token=token)
-            except OSError:
-                pass
+        with server_kernel(
+            runtime / f"kernel-{kid}.json",
+            kid,
+            lambda: self.server_request(name, "DELETE", f"api/kernels/{kid}", token=token),
+            timeout=60,
+        ) as kernel:
+            yield kernel

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CellResult", "Kernel", "direct_kernel"]
+__all__ = ["CellResult", "Kernel", "direct_kernel", "server_kernel"]
 
 #: An output as :class:`CellResult` holds it; the callback of :meth:`Kernel.execute` gets each.
 Output = dict[str, Any]
@@ -169,6 +169,28 @@ class Kernel:
     def close(self) -> None:
         """Stop the client's channels (the kernel keeps running)."""
         self.client.stop_channels()
+
+
+@contextmanager
+def server_kernel(
+    connection_file: Path, kernel_id: str, delete: Callable[[], None], timeout: float = 30
+) -> Iterator[Kernel]:
+    """A client of the kernel a Jupyter server started (once its connection file exists);
+    ``delete`` (the server's ``DELETE api/kernels/<id>``) runs afterwards, its errors ignored."""
+    from .waiting import wait_until
+
+    try:
+        wait_until(connection_file.exists, timeout, message=f"no connection file for {kernel_id}")
+        kernel = Kernel(connection_file, kernel_id=kernel_id)
+        try:
+            yield kernel
+        finally:
+            kernel.close()
+    finally:
+        try:
+            delete()
+        except OSError:  # urllib's HTTPError is one
+            pass
 
 
 @contextmanager

@@ -237,22 +237,14 @@ class JupyterServerProcess:
     def open_kernel(self, kernel_name: str = "python3") -> Iterator[Kernel]:
         """A kernel started through this server (``POST /api/kernels``), so it inherits the
         server's environment as a user's kernel would; deleted afterwards."""
-        from .kernels import Kernel
+        from .kernels import server_kernel
 
         kid = self.request("POST", "api/kernels", {"name": kernel_name})["id"]
         connection_file = self.workdir / "runtime" / f"kernel-{kid}.json"
-        try:
-            wait_until(connection_file.exists, 30, message=f"no connection file for kernel {kid}")
-            kernel = Kernel(connection_file, kernel_id=kid)
-            try:
-                yield kernel
-            finally:
-                kernel.close()
-        finally:
-            try:
-                self.request("DELETE", f"api/kernels/{kid}")
-            except (OSError, urllib.error.HTTPError):
-                pass
+        with server_kernel(
+            connection_file, kid, lambda: self.request("DELETE", f"api/kernels/{kid}")
+        ) as kernel:
+            yield kernel
 
     def interrupt_kernel(self, kernel: Kernel) -> None:
         """Interrupt a kernel of this server, as the notebook's stop button does."""

@@ -104,6 +104,21 @@ describe('SignInBody', () => {
   });
 });
 
+/** Panel actions that do nothing (tests that only read the panel). */
+const NO_ACTIONS = {
+  signIn: () => undefined,
+  signOut: () => undefined,
+  signOutAll: () => undefined
+};
+
+/** An accounts panel on `model`, opened, once the model's first answer is in. */
+async function openPanel(model: AccountsModel): Promise<AccountsPanel> {
+  const panel = new AccountsPanel({ model, actions: NO_ACTIONS });
+  panel.open(null);
+  await flush();
+  return panel;
+}
+
 describe('MsalIndicator and AccountsPanel', () => {
   function setup() {
     const client = new FakeClient();
@@ -196,16 +211,7 @@ describe('MsalIndicator and AccountsPanel', () => {
         }
       })
     );
-    const panel = new AccountsPanel({
-      model,
-      actions: {
-        signIn: () => undefined,
-        signOut: () => undefined,
-        signOutAll: () => undefined
-      }
-    });
-    panel.open(null);
-    await flush();
+    const panel = await openPanel(model);
     const item = panel.node.querySelector<HTMLElement>('.jp-msal-account')!;
     expect(item.dataset.username).toBe(ADA.username);
     expect(item.querySelector('.jp-msal-signout')).toBeNull();
@@ -228,16 +234,7 @@ describe('MsalIndicator and AccountsPanel', () => {
         hub: { url: 'http://hub/services/jupyter-msal/', in_use: false, note }
       })
     );
-    const panel = new AccountsPanel({
-      model,
-      actions: {
-        signIn: () => undefined,
-        signOut: () => undefined,
-        signOutAll: () => undefined
-      }
-    });
-    panel.open(null);
-    await flush();
+    const panel = await openPanel(model);
     expect(panel.node.querySelector('.jp-msal-hub-note')!.textContent).toBe(
       note
     );
@@ -252,16 +249,7 @@ describe('MsalIndicator and AccountsPanel', () => {
     client.statusAnswers.push(
       new MsalApiError(503, { error: 'inactive', message, hint: 'Restart.' })
     );
-    const panel = new AccountsPanel({
-      model,
-      actions: {
-        signIn: () => undefined,
-        signOut: () => undefined,
-        signOutAll: () => undefined
-      }
-    });
-    panel.open(null);
-    await flush();
+    const panel = await openPanel(model);
     const banner = panel.node.querySelector('.jp-msal-sync-problem')!;
     expect(banner.textContent).toBe(message);
     expect(
@@ -279,14 +267,7 @@ describe('MsalIndicator and AccountsPanel', () => {
   it('closes on Escape and on a click outside', async () => {
     const { client, model } = setup();
     client.statusAnswers.push(status(), status());
-    const panel = new AccountsPanel({
-      model,
-      actions: {
-        signIn: () => undefined,
-        signOut: () => undefined,
-        signOutAll: () => undefined
-      }
-    });
+    const panel = new AccountsPanel({ model, actions: NO_ACTIONS });
     panel.open(null);
     panel.node.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
     expect(panel.isOpen).toBe(false);
