@@ -23,11 +23,13 @@ every server as the current user with separate homes. Everything listens on 127.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -334,6 +336,10 @@ class JupyterHubProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait(10)
+            # the proxy and the service, should the hub have left them (user servers run in
+            # sessions of their own)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGTERM)
             self._process = None
         if self._log is not None:
             self._log.close()
