@@ -311,7 +311,7 @@ class Bench:
         )
 
     def token_service_on(self, cache_path: Path | str) -> Any:
-        from jupyter_msal.config import JupyterMsal
+        from jupyter_msal.config.settings import JupyterMsal
         from jupyter_msal.service import TokenService
 
         settings = JupyterMsal(

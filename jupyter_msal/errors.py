@@ -18,6 +18,9 @@ The tree::
     │   └── ScopeNotAllowed              the admin policy ``allowed_scopes`` forbids a scope
     ├── NotFound                         unknown account or sign-in
     ├── SignInRequired                   nobody signed in, or the refresh token no longer works
+    │   └── HubLoginUnusable             the JupyterHub login cannot give this token
+    ├── Unauthenticated                  (hub service) no JupyterHub token, or an unknown one
+    ├── HubApiError                      (hub service) the JupyterHub API refused or failed a call
     ├── BrokerUnavailable                the OS broker was asked for but cannot be used here
     ├── SignInFailed                     a sign-in flow ended without an account
     │   ├── SignInDeclined
@@ -50,6 +53,8 @@ __all__ = [
     "ConfigError",
     "ExtensionInactive",
     "Forbidden",
+    "HubApiError",
+    "HubLoginUnusable",
     "IdentityProviderError",
     "IdentityProviderUnavailable",
     "IdentityProviderUnreachable",
@@ -64,6 +69,7 @@ __all__ = [
     "SignInRequired",
     "SignInTimedOut",
     "TooManySignIns",
+    "Unauthenticated",
     "error_from_dict",
     "error_from_msal_result",
 ]
@@ -236,6 +242,27 @@ class SignInRequired(JupyterMsalError):
         super().__init__(message, scopes=list(scopes) or None, claims=claims, **kw)
         self.scopes = tuple(scopes)
         self.claims = claims
+
+
+class HubLoginUnusable(SignInRequired):
+    """The hub login cannot give this token (not an Entra login, consent missing, revoked).
+
+    The user server falls back to its own accounts and sign-in methods.
+    """
+
+    code = "hub_login_unusable"
+
+
+class Unauthenticated(JupyterMsalError):
+    """(the JupyterHub service) No JupyterHub token, or one JupyterHub does not know."""
+
+    code = "unauthenticated"
+
+
+class HubApiError(JupyterMsalError):
+    """(the JupyterHub service) The JupyterHub API refused or failed a call of the service."""
+
+    code = "hub_api_error"
 
 
 class BrokerUnavailable(JupyterMsalError):

@@ -17,12 +17,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .account_store import AccountStore
 from .audit import EventSink, policy_refused, signed_out, token_issued
-from .broker import detect_broker
 from .cache import open_token_cache
-from .config import JupyterMsal
-from .errors import BadRequest, Forbidden, IdentityProviderError, SignInRequired
+from .config.settings import JupyterMsal
+from .errors import (
+    BadRequest,
+    Forbidden,
+    HubLoginUnusable,
+    IdentityProviderError,
+    SignInRequired,
+)
 from .flows import (
     AuthCodeSignIn,
     BrokerSignIn,
@@ -31,15 +35,17 @@ from .flows import (
     SignInContext,
     SignInRegistry,
 )
-from .http import GuardedSession
-from .hub_link import HubLink, HubLoginUnusable
-from .lookup import TokenLookup, find_resource_token
+from .identity.accounts import AccountStore
+from .identity.broker_detect import detect_broker
+from .identity.hub_link import HubLink
+from .identity.lookup import TokenLookup, find_resource_token
+from .identity.msal_app import MsalApp, region_note
+from .identity.single_flight import SingleFlight
+from .identity.transport import GuardedSession
+from .identity.workers import Workers
 from .metrics import LOOKUP_HITS, TOKEN_REQUESTS, token_request
 from .models import AccessToken, Account, SignInMethod
-from .msal_app import MsalApp, region_note
 from .scopes import check_account_selector, check_claims, resolve_scopes
-from .single_flight import SingleFlight
-from .workers import Workers
 
 __all__ = ["TokenService"]
 

@@ -11,15 +11,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._version import __version__
-from .config import JupyterMsal
+from .config.settings import JupyterMsal
 from .constants import (
     IDENTITY_ENDPOINT_ENV,
     MANAGED_IDENTITY_PATH,
     MSI_ENDPOINT_ENV,
     SERVER_URL_ENV,
 )
+from .identity.msal_app import region_note
 from .models import Account
-from .msal_app import region_note
 from .service import TokenService
 
 __all__ = ["managed_identity_section", "real_managed_identity", "status_document"]

@@ -27,7 +27,7 @@ from jupyter_msal.server.openapi import openapi_document
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
 from jupyter_msal.testing.server import HTTP_TIMEOUT, JupyterServerProcess, emulator_environment
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "jupyter_msal.testing.pytest_plugin"]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from jupyter_msal.broker import detect_broker, missing_runtime_reason
+from jupyter_msal.identity.broker_detect import detect_broker, missing_runtime_reason
 
 PIP_HINT = "pip install 'jupyter-msal[broker]'"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_msal.config import JupyterMsal
+from jupyter_msal.config.settings import JupyterMsal
 from jupyter_msal.models import FlowState, SignInMethod
 from jupyter_msal.service import TokenService
 from jupyter_msal.testing import EntraEmulator

@@ -28,10 +28,10 @@ import pytest
 from cryptography.fernet import Fernet
 from msal_extensions import CrossPlatLock, FilePersistence
 
-from jupyter_msal._cache_crypto import cache_key, decode_cache
-from jupyter_msal._cache_keyring import open_keyring
-from jupyter_msal._cache_lock import clear_stale_lock
 from jupyter_msal.cache import CacheInfo, generate_key, open_token_cache
+from jupyter_msal.cache.crypto import cache_key, decode_cache
+from jupyter_msal.cache.keyring import open_keyring
+from jupyter_msal.cache.lock import clear_stale_lock
 from jupyter_msal.errors import CacheError
 
 CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
@@ -579,19 +579,19 @@ def test_only_the_newest_corrupt_files_are_kept(cache_path: Path) -> None:
 # The body of a writer process; ``child_script`` puts this module's event helpers before it.
 CHILD = r"""
 sys.path[:0] = [sys.argv[1]]
-from jupyter_msal import _cache_file
+from jupyter_msal.cache import file as cache_file
 from jupyter_msal.cache import open_token_cache
 
 mode, path, key, name, arg = sys.argv[2:7]
 key = key or None
 if mode == "slow":
-    real_write_all = _cache_file.AtomicFilePersistence._write_all
+    real_write_all = cache_file.AtomicFilePersistence._write_all
     def slow_write_all(fd, data):
         real_write_all(fd, data[: len(data) // 2])
         open(arg, "w").close()  # tell the parent we are in the middle of a save
         time.sleep(60)
         real_write_all(fd, data[len(data) // 2 :])
-    _cache_file.AtomicFilePersistence._write_all = staticmethod(slow_write_all)
+    cache_file.AtomicFilePersistence._write_all = staticmethod(slow_write_all)
 handle = open_token_cache(path, encryption="none" if key is None else "auto", key=key)
 print("ready", flush=True)
 if mode == "slow":

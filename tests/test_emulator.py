@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from jupyter_msal.testing import DEFAULT_TENANT_ID, EntraEmulator, decode_jwt, wait_until
-from jupyter_msal.testing._emulator_tokens import EmulatorGrantError, resolve_scopes
+from jupyter_msal.testing.emulator.tokens import EmulatorGrantError, resolve_scopes
 
 STORAGE = ["https://storage.azure.com/.default"]
 ARM = ["https://management.core.windows.net//.default"]
@@ -190,7 +190,9 @@ def test_device_flow_approved_while_msal_polls(msal_emulator: EntraEmulator) -> 
     assert claims["aud"] == "https://storage.azure.com"
     assert claims["scp"] == "user_impersonation"
     assert claims["upn"] == claims["unique_name"] == "grace@contoso.com"
-    assert claims["ver"] == "1.0" and claims["iss"] == f"https://sts.windows.net/{DEFAULT_TENANT_ID}/"
+    assert (
+        claims["ver"] == "1.0" and claims["iss"] == f"https://sts.windows.net/{DEFAULT_TENANT_ID}/"
+    )
     assert claims["oid"] == user["oid"] and claims["tid"] == user["tenant_id"] == DEFAULT_TENANT_ID
     assert claims["exp"] - claims["iat"] == 3600
     id_claims = result["id_token_claims"]
@@ -933,6 +935,9 @@ def _env() -> dict[str, str]:
 
 
 def test_plugin_fixtures(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(
+        'pytest_plugins = ["jupyter_msal.testing.pytest_plugin"]\n'
+    )
     (tmp_path / "test_uses_fixtures.py").write_text(
         textwrap.dedent(
             """
@@ -962,10 +967,6 @@ def test_plugin_fixtures(tmp_path: Path) -> None:
             "pytest",
             "-q",
             "-p",
-            "no:jupyter_msal",
-            "-p",
-            "jupyter_msal.testing.pytest_plugin",
-            "-p",
             "no:cacheprovider",
             "-o",
             "addopts=",
@@ -979,6 +980,31 @@ def test_plugin_fixtures(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "3 passed" in run.stdout
+
+
+def test_plugin_is_opt_in(tmp_path: Path) -> None:
+    """Installing jupyter-msal adds no fixtures to other projects' pytest runs."""
+    (tmp_path / "test_without_opt_in.py").write_text("def test_fixture(msal_emulator):\n    pass\n")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "fixture 'msal_emulator' not found" in run.stdout
 
 
 def test_standalone_process() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jupyter_msal.audit import SIGN_IN_SCHEMA, SIGN_OUT_SCHEMA, TOKEN_SCHEMA
-from jupyter_msal.config import JupyterMsal
+from jupyter_msal.config.settings import JupyterMsal
 from jupyter_msal.service import TokenService
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
 

@@ -28,8 +28,8 @@ import msal
 import pytest
 from cryptography.fernet import Fernet
 
-from jupyter_msal._cache_crypto import cache_key
 from jupyter_msal.cache import generate_key, open_token_cache
+from jupyter_msal.cache.crypto import cache_key
 from jupyter_msal.errors import CacheError
 from jupyter_msal.testing import EntraEmulator
 from jupyter_msal.testing.server import emulator_environment
@@ -226,7 +226,7 @@ def test_read_only_commands_never_move_a_damaged_cache(
 
 _HOLDER = """
 import logging, sys, time
-from jupyter_msal._cache_lock import CacheFileLock
+from jupyter_msal.cache.lock import CacheFileLock
 with CacheFileLock(sys.argv[1], logging.getLogger()).held():
     print("held", flush=True)
     time.sleep(600)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jupyter_msal.config import JupyterMsal
+from jupyter_msal.config.settings import JupyterMsal
 from jupyter_msal.flows import SignInFlow
 from jupyter_msal.service import TokenService
 from jupyter_msal.testing import EntraEmulator, wait_until

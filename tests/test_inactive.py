@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_msal.config import JupyterMsal
+from jupyter_msal.config.settings import JupyterMsal
 from jupyter_msal.constants import (
     IDENTITY_ENDPOINT_ENV,
     IDENTITY_HEADER_ENV,

@@ -10,7 +10,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from jupyter_msal import metrics
-from jupyter_msal.single_flight import SingleFlight
+from jupyter_msal.identity.single_flight import SingleFlight
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
 
 STORAGE = "https://storage.azure.com/.default"

@@ -81,7 +81,7 @@ def test_corrupted_cache_is_moved_aside(
 
 _DIRECT_WRITER = """
 import sys, time
-from jupyter_msal.config_files import load_settings
+from jupyter_msal.config.files import load_settings
 from jupyter_msal.service import TokenService
 svc = TokenService(load_settings())
 deadline = time.time() + float(sys.argv[1])

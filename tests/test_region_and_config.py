@@ -11,10 +11,10 @@ import requests
 from traitlets import Bool, Enum, Float, Int, List
 from traitlets.config import Config
 
-from jupyter_msal.config import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, JupyterMsal
-from jupyter_msal.config_files import load_settings
+from jupyter_msal.config.files import load_settings
+from jupyter_msal.config.settings import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, JupyterMsal
 from jupyter_msal.errors import ConfigError, IdentityProviderUnreachable
-from jupyter_msal.http import GuardedSession
+from jupyter_msal.identity.transport import GuardedSession
 from jupyter_msal.service import TokenService
 from jupyter_msal.status import status_document
 

@@ -243,7 +243,7 @@ def test_default_scope_token_found_after_restart_when_entra_expands_it(
     """Entra answers ``R/.default`` with R's granted scopes, and msal keys the cached token by
     those, so msal alone would redeem the refresh token after every restart. The service finds
     the token by its resource instead."""
-    from jupyter_msal.config import JupyterMsal
+    from jupyter_msal.config.settings import JupyterMsal
     from jupyter_msal.service import TokenService
 
     msal_emulator.expand_default_scope = True

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from jupyter_core.application import NoStart
 
-from ..config_files import JupyterMsalConfigApp
+from ..config.files import JupyterMsalConfigApp
 from ..errors import JupyterMsalError
 from .base import MsalBaseApp
 from .commands import SUBCOMMANDS

@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 from jupyter_core.application import base_aliases, base_flags
 from traitlets import List, Unicode
 
-from ..config_files import JupyterMsalConfigApp
+from ..config.files import JupyterMsalConfigApp
 from ..errors import BadRequest
-from ..terminal_prompt import wait_in_terminal
+from .prompt import wait_in_terminal
 
 __all__ = ["ClientApp", "MsalBaseApp", "ScopesApp", "flag", "print_json", "wait_for_sign_in"]
 

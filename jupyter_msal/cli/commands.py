@@ -248,7 +248,7 @@ class MsalDemoApp(MsalBaseApp):
 
     def run(self) -> None:
         """Run the emulator and Jupyter until Jupyter stops; exit with Jupyter's status."""
-        from ..demo import run_demo
+        from .demo import run_demo
 
         status = run_demo(
             app=self.jupyter_app, port=self.port, extra=self.extra_args, err=sys.stderr

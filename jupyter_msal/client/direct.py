@@ -17,7 +17,7 @@ from ..models import AccessToken, Account
 from .base import SignInWaiting
 
 if TYPE_CHECKING:
-    from ..config import JupyterMsal
+    from ..config.settings import JupyterMsal
     from ..service import TokenService
 
 __all__ = ["DirectClient"]
@@ -29,7 +29,7 @@ class DirectClient(SignInWaiting):
     """Runs the token service in this process (no Jupyter server with the extension).
 
     ``settings`` (a :class:`~jupyter_msal.config.JupyterMsal`) defaults to what
-    :func:`~jupyter_msal.config_files.load_settings` reads; ``service`` replaces the service itself.
+    :func:`~jupyter_msal.config.files.load_settings` reads; ``service`` replaces the service itself.
     Either is used on first need, so creating a client costs nothing.
     """
 
@@ -51,7 +51,7 @@ class DirectClient(SignInWaiting):
         if self._service is None:
             with self._lock:
                 if self._service is None:
-                    from ..config_files import load_settings
+                    from ..config.files import load_settings
                     from ..redact import install_redaction
                     from ..service import TokenService
 

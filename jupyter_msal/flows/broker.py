@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..broker import BrokerStatus
+from ..identity.broker_detect import BrokerStatus
 from ..models import SignInMethod
 from .flow import SignInFlow
 from .strategy import SignInContext, account_of, run_in_thread

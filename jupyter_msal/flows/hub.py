@@ -8,7 +8,7 @@ methods.
 from __future__ import annotations
 
 from ..errors import SignInFailed
-from ..hub_link import HubLink
+from ..identity.hub_link import HubLink
 from ..models import SignInMethod
 from .flow import SignInFlow
 

@@ -8,10 +8,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..account_store import AccountStore
 from ..errors import JupyterMsalError
+from ..identity.accounts import AccountStore
+from ..identity.msal_app import MsalApp
 from ..models import Account, SignInMethod
-from ..msal_app import MsalApp
 from .flow import SignInFlow
 
 __all__ = ["SignInContext", "SignInStrategy", "account_of", "run_in_thread"]

@@ -22,7 +22,7 @@ __all__ = ["main"]
 async def _serve() -> None:
     from jupyterhub.services.auth import HubAuth
 
-    from ..config import JupyterMsal
+    from ..config.settings import JupyterMsal
     from ..redact import install_redaction
     from .hub_api import HubApi
     from .states import StateRoutes

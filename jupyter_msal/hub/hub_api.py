@@ -12,15 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import JupyterMsalError
+from ..errors import HubApiError
 
-__all__ = ["HubApi", "HubApiError"]
-
-
-class HubApiError(JupyterMsalError):
-    """The JupyterHub API refused or failed a call of the hub service."""
-
-    code = "hub_api_error"
+__all__ = ["HubApi"]
 
 
 class HubApi:

@@ -20,13 +20,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import JupyterMsal
+from ..config.settings import JupyterMsal
 from ..errors import ConfigError, SignInRequired
-from ..http import GuardedSession
+from ..identity.msal_app import MsalApp
+from ..identity.single_flight import SingleFlight
+from ..identity.transport import GuardedSession
 from ..models import AccessToken, Account, SignInMethod, decode_jwt_claims
-from ..msal_app import MsalApp
 from ..scopes import resolve_scopes
-from ..single_flight import SingleFlight
 from .hub_api import HubApi
 
 __all__ = ["HubTokens", "account_from_auth_state"]

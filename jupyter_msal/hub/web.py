@@ -23,7 +23,7 @@ from typing import Any
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..errors import BadRequest, Forbidden, JupyterMsalError
+from ..errors import BadRequest, Forbidden, JupyterMsalError, Unauthenticated
 from ..server.errors import error_body, error_headers
 from .states import StateRoutes
 from .tokens import HubTokens
@@ -31,12 +31,6 @@ from .tokens import HubTokens
 __all__ = ["make_app"]
 
 _MAX_BODY = 64 * 1024
-
-
-class _Unauthenticated(JupyterMsalError):
-    """No JupyterHub token, or one JupyterHub does not know."""
-
-    code = "unauthenticated"
 
 
 class _ServiceHandler(web.RequestHandler):
@@ -65,7 +59,7 @@ class _ServiceHandler(web.RequestHandler):
 
     def fail(self, err: BaseException) -> None:
         """Answer ``err`` as JSON (its status, ``Retry-After`` where it applies)."""
-        if isinstance(err, _Unauthenticated):
+        if isinstance(err, Unauthenticated):
             status, body = 401, err.to_dict()
         else:
             status, body = error_body(err)
@@ -82,12 +76,12 @@ class _ServiceHandler(web.RequestHandler):
         header = self.request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() not in ("token", "bearer") or not token.strip():
-            raise _Unauthenticated(
+            raise Unauthenticated(
                 "Send a JupyterHub API token: Authorization: token <JUPYTERHUB_API_TOKEN>."
             )
         model = await self.auth.user_for_token(token.strip(), sync=False)
         if not model:
-            raise _Unauthenticated("JupyterHub does not know this token.")
+            raise Unauthenticated("JupyterHub does not know this token.")
         if model.get("kind", "user") != "user":
             raise Forbidden("Only users have hub logins: this token is not a user's.")
         if not self.auth.check_scopes(self.auth.access_scopes, model):

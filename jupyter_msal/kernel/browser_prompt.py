@@ -13,7 +13,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from ..terminal_prompt import render_browser_text
+from ..client.prompt_text import render_browser_text
 
 __all__ = ["PASTE_BUTTON_JS", "render_browser_html", "render_browser_text"]
 

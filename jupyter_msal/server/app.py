@@ -11,7 +11,7 @@ from tornado.ioloop import IOLoop
 from traitlets import default
 
 from ..audit import EventSink, schema_paths
-from ..config import JupyterMsal
+from ..config.settings import JupyterMsal
 from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
 from ..errors import ExtensionInactive, JupyterMsalError
 from ..redact import install_redaction

@@ -37,7 +37,7 @@ from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..config import JupyterMsal
+from ..config.settings import JupyterMsal
 from ..constants import (
     IDENTITY_ENDPOINT_ENV,
     IDENTITY_HEADER,

@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._emulator_records import ScheduledApproval
-    from ._emulator_tokens import decode_jwt
     from .emulator import (
         DEFAULT_CLIENT_ID,
         DEFAULT_TENANT_ID,
         DEFAULT_USERNAME,
         EntraEmulator,
     )
+    from .emulator.records import ScheduledApproval
+    from .emulator.tokens import decode_jwt
     from .waiting import wait_until
 
 __all__ = [
@@ -33,8 +33,8 @@ __all__ = [
 ]
 
 _HOMES = {
-    "decode_jwt": "._emulator_tokens",
-    "ScheduledApproval": "._emulator_records",
+    "decode_jwt": ".emulator.tokens",
+    "ScheduledApproval": ".emulator.records",
     "wait_until": ".waiting",
 }
 

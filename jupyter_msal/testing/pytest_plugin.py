@@ -1,7 +1,8 @@
 """pytest fixtures for offline tests against the Entra ID emulator.
 
-Registered through the ``pytest11`` entry point, so it loads in every pytest run where
-jupyter-msal is installed: it imports nothing heavy until a fixture is used.
+Opt-in, as jupyter_server's plugin is: a ``conftest.py`` names it with
+``pytest_plugins = ["jupyter_msal.testing.pytest_plugin"]``. It imports nothing heavy until a
+fixture is used.
 
 * ``msal_emulator``: a fresh :class:`~jupyter_msal.testing.EntraEmulator` per test
   (``device_code_interval=1``), stopped afterwards.

@@ -1,0 +1,23 @@
+"""The ``JupyterMsal`` settings (``settings``); config files read outside a server (``files``)."""
+
+from __future__ import annotations
+
+from .settings import (
+    DEFAULT_AUTHORITY,
+    DEFAULT_CLIENT_ID,
+    ENV_PREFIX,
+    SECRET_SETTINGS,
+    JupyterMsal,
+    config_error,
+    env_variable,
+)
+
+__all__ = [
+    "DEFAULT_AUTHORITY",
+    "DEFAULT_CLIENT_ID",
+    "ENV_PREFIX",
+    "SECRET_SETTINGS",
+    "JupyterMsal",
+    "config_error",
+    "env_variable",
+]

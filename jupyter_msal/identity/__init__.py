@@ -1,0 +1,10 @@
+"""The msal side: everything below the sign-in flows that talks to, or about, the identity provider.
+
+``msal_app`` builds the msal application and turns its results into typed errors;
+``transport`` is the HTTP session msal uses (timeouts, CA bundle, loopback guard, call records);
+``accounts`` reads the signed-in accounts from the cache; ``lookup`` finds issued tokens in O(1);
+``single_flight`` shares one refresh among concurrent callers; ``workers`` holds the thread
+pools that keep msal off the event loop; ``broker_detect`` tells whether an OS broker can be
+used; ``certificates`` reads a client certificate; ``hub_link`` is a user server's client of the
+jupyter-msal JupyterHub service.
+"""
