@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "SCHEMA_DIR",
+    "SCHEMA_NAMESPACE",
     "SIGN_IN_SCHEMA",
     "SIGN_OUT_SCHEMA",
     "TOKEN_SCHEMA",
@@ -30,9 +31,12 @@ __all__ = [
 ]
 
 SCHEMA_DIR = Path(__file__).parent / "event_schemas"
-SIGN_IN_SCHEMA = "https://events.jupyter.org/jupyter_msal/sign_in/v1"
-SIGN_OUT_SCHEMA = "https://events.jupyter.org/jupyter_msal/sign_out/v1"
-TOKEN_SCHEMA = "https://events.jupyter.org/jupyter_msal/token/v1"
+#: The namespace of this project's event schema ids (a URN of the project's name: the
+#: ``events.jupyter.org`` namespace is Jupyter's own).
+SCHEMA_NAMESPACE = "urn:jupyter-msal:events:"
+SIGN_IN_SCHEMA = SCHEMA_NAMESPACE + "sign_in:v1"
+SIGN_OUT_SCHEMA = SCHEMA_NAMESPACE + "sign_out:v1"
+TOKEN_SCHEMA = SCHEMA_NAMESPACE + "token:v1"
 
 _RESERVED = {"openid", "profile", "offline_access", "email"}
 

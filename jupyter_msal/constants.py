@@ -1,4 +1,5 @@
-"""Names shared by the server extension and its clients (kernels, terminals, the CLI).
+"""Names shared across the layers: the server extension and its clients (kernels, terminals,
+the CLI), the settings and the token cache.
 
 The server sets the two environment variables in its own process; kernels and terminals it
 starts inherit them and send the secret in :data:`SECRET_HEADER`. Imports nothing.
@@ -6,6 +7,7 @@ starts inherit them and send the secret in :data:`SECRET_HEADER`. Imports nothin
 
 __all__ = [
     "API_PATH",
+    "ENCRYPTION_MODES",
     "IDENTITY_ENDPOINT_ENV",
     "IDENTITY_HEADER",
     "IDENTITY_HEADER_ENV",
@@ -15,6 +17,9 @@ __all__ = [
     "SERVER_SECRET_ENV",
     "SERVER_URL_ENV",
 ]
+
+#: The values of ``JupyterMsal.cache_encryption`` (and of the token cache's ``encryption``).
+ENCRYPTION_MODES = ("auto", "required", "none")
 
 #: The server's URL including base_url, ending in "/".
 SERVER_URL_ENV = "JUPYTER_MSAL_SERVER_URL"

@@ -1,8 +1,11 @@
-"""The exceptions jupyter-msal raises, and the one place MSAL error dicts become them.
+"""The exceptions jupyter-msal raises, and their wire format in REST answers.
 
 Every error carries a machine ``code`` (sent as ``"error"`` in REST answers), a one-line
 message saying what to fix and, where the identity provider gave one, the AADSTS code with
-a hint. HTTP statuses are the server's business (:mod:`jupyter_msal.server.errors`).
+a hint. :meth:`JupyterMsalError.to_dict` writes an error as a JSON body and
+:func:`error_from_dict` rebuilds the typed error from one (kernels and ``jupyter msal`` do).
+HTTP statuses are the server's business (:mod:`jupyter_msal.server.errors`); msal's error
+dicts become these errors in :mod:`jupyter_msal.identity.msal_results`.
 
 The tree::
 
@@ -33,17 +36,21 @@ The tree::
     └── ServerUnavailable                (kernel side) the Jupyter server cannot be reached
         └── ExtensionInactive            the server's jupyter-msal could not start (says why)
 
+Every class takes the same arguments: the message first, then keywords only (``hint``,
+``aadsts``, the fields of its own such as ``setting`` or ``retry_after``, and any further
+details). ``to_dict`` writes those fields beside ``error`` and ``message``, so that
+``error_from_dict`` rebuilds every class with one call, ``cls(message, **fields)``. A class
+that declares its own ``code`` is registered for it when it is defined (wherever that is).
+
 This module imports nothing heavy: kernels import it to rebuild errors from REST answers.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 __all__ = [
-    "AADSTS_HINTS",
     "AccountNotNamed",
     "BadRequest",
     "BodyTooLarge",
@@ -71,41 +78,22 @@ __all__ = [
     "TooManySignIns",
     "Unauthenticated",
     "error_from_dict",
-    "error_from_msal_result",
 ]
 
-#: What to do about the AADSTS codes users meet most often.
-AADSTS_HINTS: dict[str, str] = {
-    "50076": "Multi-factor authentication is required: sign in again interactively.",
-    "50079": "You must register for multi-factor authentication, then sign in again.",
-    "50097": "Device authentication is required: sign in with the broker on a managed device.",
-    "53003": "Blocked by a Conditional Access policy; ask your admin, or use another sign-in "
-    "method (for example the broker) that the policy allows.",
-    "65001": "The app has no consent for this scope: ask an admin to grant consent, or sign in "
-    "again to consent.",
-    "700016": "The client_id is not known in this tenant: check JupyterMsal.client_id and "
-    "JupyterMsal.authority.",
-    "70008": "The refresh token has expired or was revoked: sign in again.",
-    "50173": "The credentials changed (password reset?): sign in again.",
-    "700082": "The refresh token expired after inactivity: sign in again.",
-    "70011": "A requested scope is invalid: check the scope string.",
-    "28000": "One token is for one resource: ask for the scopes of one resource at a time.",
-    "50126": "Invalid username or password.",
-    "90002": "The tenant in JupyterMsal.authority does not exist.",
-    "50059": "No tenant could be found: use a tenant-specific authority.",
-    "7000215": "The client secret is invalid: check JupyterMsal.client_secret.",
-    "50011": "The redirect URI does not match the app registration.",
-}
-
-# Errors that mean: the cached refresh token is no good, only a new sign-in helps.
-_SIGN_IN_AGAIN = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
-_AADSTS_RE = re.compile(r"AADSTS(\d+)")
+#: Each error code and the class that declared it (filled as classes are defined).
+_BY_CODE: dict[str, type[JupyterMsalError]] = {}
 
 
 class JupyterMsalError(Exception):
     """Base class of every jupyter-msal error."""
 
     code: ClassVar[str] = "error"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register a class that declares its own ``code`` (the first to declare one keeps it)."""
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__:
+            _BY_CODE.setdefault(cls.code, cls)
 
     def __init__(
         self,
@@ -144,14 +132,20 @@ class ConfigError(JupyterMsalError, ValueError):
     """The configuration cannot be used. ``setting`` names the setting at fault (e.g.
     ``authority`` for ``JupyterMsal.authority``); ``None`` when the fault is not one setting's
     (a config file that cannot be read: the message names the file).
+
+    :meth:`about` builds the usual message, ``JupyterMsal.<setting>: <what is wrong>``.
     """
 
     code = "config_error"
 
-    def __init__(self, setting: str | None, message: str, **kw: Any) -> None:
-        text = f"JupyterMsal.{setting}: {message}" if setting else message
-        super().__init__(text, setting=setting, **kw)
+    def __init__(self, message: str, *, setting: str | None = None, **kw: Any) -> None:
+        super().__init__(message, setting=setting, **kw)
         self.setting = setting
+
+    @classmethod
+    def about(cls, setting: str, problem: str, **kw: Any) -> ConfigError:
+        """The error for setting ``setting``: ``JupyterMsal.<setting>: <problem>``."""
+        return cls(f"JupyterMsal.{setting}: {problem}", setting=setting, **kw)
 
 
 class CacheError(JupyterMsalError):
@@ -367,103 +361,13 @@ class ExtensionInactive(ServerUnavailable):
         return "\n".join(filter(None, [self.message, self.hint]))
 
 
-_BY_CODE: dict[str, type[JupyterMsalError]] = {}
-
-
-def _register(cls: type[JupyterMsalError]) -> None:
-    _BY_CODE.setdefault(cls.code, cls)
-    for sub in cls.__subclasses__():
-        _register(sub)
-
-
-_register(JupyterMsalError)
-
-
 def error_from_dict(body: Mapping[str, Any], status: int | None = None) -> JupyterMsalError:
-    """Rebuild the typed error from a REST error body (used by kernels and the CLI)."""
+    """Rebuild the typed error from a REST error body (used by kernels and the CLI).
+
+    An unknown code gives a :class:`JupyterMsalError`; a body without a message is named by
+    its code, or by the HTTP ``status``.
+    """
     cls = _BY_CODE.get(str(body.get("error", "")), JupyterMsalError)
     message = str(body.get("message") or body.get("error") or f"HTTP {status}")
-    extra = {
-        k: v
-        for k, v in body.items()
-        if k not in {"error", "message", "hint", "aadsts", "setting", "scopes", "claims"}
-    }
-    common = {"hint": body.get("hint"), "aadsts": body.get("aadsts"), **extra}
-    if cls is SignInRequired:
-        return SignInRequired(
-            message, scopes=body.get("scopes") or (), claims=body.get("claims"), **common
-        )
-    if cls is ConfigError:
-        err = JupyterMsalError.__new__(ConfigError)
-        JupyterMsalError.__init__(err, message, setting=body.get("setting"), **common)
-        err.setting = str(body.get("setting", ""))
-        return err
-    return cls(message, **common)
-
-
-def _aadsts_of(result: Mapping[str, Any]) -> str | None:
-    codes = result.get("error_codes")
-    if isinstance(codes, list) and codes:
-        return str(codes[0])
-    match = _AADSTS_RE.search(str(result.get("error_description", "")))
-    return match.group(1) if match else None
-
-
-def error_from_msal_result(
-    result: Mapping[str, Any],
-    *,
-    scopes: tuple[str, ...] | list[str] = (),
-    during_sign_in: bool = False,
-) -> JupyterMsalError:
-    """Turn an MSAL error dict into a typed exception. The only place that reads those dicts.
-
-    The description is cut to its first line: Entra appends trace and correlation ids that
-    help support but clutter a notebook; they are kept in ``details``.
-    """
-    error = str(result.get("error") or "unknown_error")
-    description = str(result.get("error_description") or error)
-    first_line = description.strip().splitlines()[0] if description.strip() else error
-    aadsts = _aadsts_of(result)
-    hint = AADSTS_HINTS.get(aadsts or "")
-    details = {
-        "correlation_id": result.get("correlation_id"),
-        "idp_error": error,
-    }
-    if during_sign_in:
-        if error in {"authorization_declined", "access_denied"}:
-            return SignInDeclined("The sign-in was declined.", aadsts=aadsts, hint=hint, **details)
-        if error in {"expired_token", "code_expired"}:
-            return SignInExpired(
-                "The sign-in code expired before it was used: start a new sign-in.",
-                aadsts=aadsts,
-                **details,
-            )
-        if error == "bad_verification_code":
-            return SignInFailed(
-                "The identity provider did not recognise the sign-in code.",
-                aadsts=aadsts,
-                **details,
-            )
-    if error == "invalid_scope":  # the request's scopes: the caller's to fix, not an outage
-        return BadRequest(
-            f"The identity provider does not accept these scopes: {first_line}",
-            aadsts=aadsts,
-            hint=hint or "Check the scopes, e.g. https://storage.azure.com/.default.",
-            **details,
-        )
-    if error in _SIGN_IN_AGAIN and not during_sign_in:
-        claims = result.get("claims")
-        return SignInRequired(
-            f"Sign in again: {first_line}",
-            scopes=scopes,
-            claims=str(claims) if claims else None,
-            aadsts=aadsts,
-            hint=hint or "Run %msal_login, `jupyter msal login`, or use the Sign in button.",
-            **details,
-        )
-    return IdentityProviderError(
-        f"The identity provider refused the request: {first_line}",
-        aadsts=aadsts,
-        hint=hint,
-        **details,
-    )
+    fields = {str(k): v for k, v in body.items() if k not in ("error", "message", "hint", "aadsts")}
+    return cls(message, hint=body.get("hint"), aadsts=body.get("aadsts"), **fields)

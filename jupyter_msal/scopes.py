@@ -16,7 +16,6 @@ control, format (bidi overrides, zero-width) or surrogate characters, and at mos
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -37,6 +36,7 @@ __all__ = [
     "check_scope",
     "flatten_scopes",
     "resolve_scopes",
+    "scope_matches",
 ]
 
 #: Scopes msal adds to every user sign-in; always allowed, never requested explicitly.
@@ -136,8 +136,78 @@ def flatten_scopes(scopes: Iterable[Any]) -> tuple[str, ...]:
     return normalize_scopes(flat)
 
 
+def _glob(pattern: str, stop: str) -> re.Pattern[str]:
+    """``pattern`` (``*`` any run, ``?`` one character) as a regex that never crosses ``stop``."""
+    parts: list[str] = []
+    for char in pattern:
+        if char == "*":
+            parts.append(f"[^{re.escape(stop)}]*" if stop else ".*")
+        elif char == "?":
+            parts.append(f"[^{re.escape(stop)}]" if stop else ".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts))
+
+
+#: A host name and an optional port: what a URL scope's authority must be to match a pattern.
+_AUTHORITY = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]+)?")
+
+
+def _split_url(value: str) -> tuple[str, str, str] | None:
+    """``(scheme, authority, path)`` of a URL-form scope or pattern, or None for a bare name."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        return None
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    return scheme, rest[:cut], rest[cut:]
+
+
+def _unsafe_path(path: str) -> bool:
+    """True when ``path`` holds a ``.`` or ``..`` segment or any percent-encoding (which could
+    hide one, or a ``/``): real resource scopes have neither."""
+    return "%" in path or any(segment in {".", ".."} for segment in re.split(r"[/?#]", path))
+
+
+def _host_matches(pattern: str, authority: str) -> bool:
+    """Label by label: ``*`` in a host pattern stays inside one label (and the port)."""
+    if not _AUTHORITY.fullmatch(authority):
+        return False
+    host, _, port = authority.partition(":")
+    host_pattern, _, port_pattern = pattern.partition(":")
+    labels, wanted = host.split("."), host_pattern.split(".")
+    if len(labels) != len(wanted) or not _glob(port_pattern, ":").fullmatch(port):
+        return False
+    return all(_glob(w, ".").fullmatch(label) for w, label in zip(wanted, labels, strict=True))
+
+
+def scope_matches(scope: str, pattern: str) -> bool:
+    """Whether ``scope`` is admitted by one ``allowed_scopes`` pattern.
+
+    A URL pattern (``scheme://host/path``) is matched part by part: the scheme exactly (``*``
+    and ``?`` allowed), the host label by label (``*`` never crosses a ``.``, so
+    ``https://*.vault.azure.net/.default`` admits ``https://kv1.vault.azure.net/.default``
+    and nothing on another host), and the path, where ``*`` may span segments but a scope
+    with a dot segment (``.``, ``..``) or any percent-encoding is never admitted. A bare
+    pattern (``User.Read``, ``Mail.*``) admits only bare scopes; ``*`` alone admits every
+    scope. Matching is case-sensitive.
+    """
+    if pattern == "*":
+        return True
+    wanted, given = _split_url(pattern), _split_url(scope)
+    if wanted is None or given is None:
+        return wanted is None and given is None and _glob(pattern, "").fullmatch(scope) is not None
+    if _unsafe_path(given[2]):
+        return False
+    return (
+        _glob(wanted[0], ":/").fullmatch(given[0]) is not None
+        and _host_matches(wanted[1], given[1])
+        and _glob(wanted[2], "").fullmatch(given[2]) is not None
+    )
+
+
 def check_policy(scopes: Iterable[str], allowed_scopes: Sequence[str]) -> None:
-    """Raise :class:`ScopeNotAllowed` unless every scope matches a pattern of ``allowed_scopes``.
+    """Raise :class:`ScopeNotAllowed` unless every scope matches a pattern of ``allowed_scopes``
+    (see :func:`scope_matches`).
 
     An empty ``allowed_scopes`` allows every scope; OpenID scopes are always allowed.
     """
@@ -146,7 +216,7 @@ def check_policy(scopes: Iterable[str], allowed_scopes: Sequence[str]) -> None:
     for scope in scopes:
         if scope in OIDC_SCOPES:
             continue
-        if not any(fnmatch.fnmatchcase(scope, p) for p in allowed_scopes):
+        if not any(scope_matches(scope, p) for p in allowed_scopes):
             raise ScopeNotAllowed(
                 f"The scope {scope!r} is not allowed by the admin policy "
                 f"JupyterMsal.allowed_scopes ({', '.join(allowed_scopes)}).",

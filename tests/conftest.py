@@ -1,14 +1,17 @@
 """Shared fixtures: a real Jupyter server with jupyter-msal, pointed at the TLS emulator.
 
-The emulator fixtures (``msal_emulator`` ...) come from jupyter-msal's own pytest plugin.
-
-* ``msal_env``: environment variables (set with monkeypatch) that point jupyter-msal at a
-  fresh emulator with a throwaway cache; the server and the kernels it starts inherit them.
+* ``msal_emulator``: the Entra ID emulator of the test. One emulator serves every test of a
+  module and is reset to a fresh start (``EntraEmulator.reset()``: settings, users, codes,
+  tokens, faults, counts) before each test; a test marked ``@pytest.mark.fresh_emulator``
+  gets one of its own (for tests that stop it or must see a new address).
+* ``msal_env``: environment variables (set with monkeypatch) that point jupyter-msal at the
+  test's emulator with a throwaway cache; the server and the kernels it starts inherit them.
 * ``jp_server_config``: pytest-jupyter's server config with the extension enabled.
 * ``msal_app`` / ``msal_service``: the loaded extension app and its TokenService.
+* ``service``: a TokenService in the test's own process (no server) on the same settings.
 * ``api``: a small async client for ``jupyter-msal/...`` on the pytest-jupyter server; every
-  JSON answer it receives must be one the served OpenAPI document describes (status code and
-  schema), so the document cannot drift from the code;
+  JSON answer it receives must be one the served OpenAPI document (``openapi_doc``) describes
+  (operation, status code and schema), so the document cannot drift from the code;
   ``sign_in``: a device-code sign-in through it, approved at the emulator.
 * ``subprocess_env`` / ``start_server``: the same settings for subprocesses (the CLI, direct
   mode), and Jupyter servers in subprocesses, stopped after the test.
@@ -20,14 +23,45 @@ import json
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
+from jupyter_msal.config import JupyterMsal
 from jupyter_msal.server.openapi import openapi_document
+from jupyter_msal.service import TokenService
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
 from jupyter_msal.testing.server import HTTP_TIMEOUT, JupyterServerProcess, emulator_environment
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "jupyter_msal.testing.pytest_plugin"]
+
+
+def _new_emulator() -> EntraEmulator:
+    return EntraEmulator(device_code_interval=1)
+
+
+@pytest.fixture(scope="module")
+def shared_msal_emulator() -> Iterator[EntraEmulator]:
+    """The emulator the tests of one module share (see ``msal_emulator``)."""
+    with _new_emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def msal_emulator(
+    request: pytest.FixtureRequest, shared_msal_emulator: EntraEmulator
+) -> Iterator[EntraEmulator]:
+    """The module's emulator reset to a fresh start, or a new one for a test marked
+    ``fresh_emulator``."""
+    if request.node.get_closest_marker("fresh_emulator"):
+        with _new_emulator() as emulator:
+            yield emulator
+        return
+    if not shared_msal_emulator.running:  # a test stopped it
+        shared_msal_emulator.stop()
+        shared_msal_emulator.start()
+    shared_msal_emulator.reset()
+    yield shared_msal_emulator
 
 
 @pytest.fixture
@@ -130,14 +164,29 @@ def _operation(doc: dict[str, Any], method: str, path: str) -> dict[str, Any] | 
     return None
 
 
-def check_against_openapi(method: str, path: str, status: int, body: Any) -> None:
-    """Fail unless the answer is one the served OpenAPI document describes, schema and all."""
+#: How the server answers a method or path it does not serve.
+NOT_SERVED = frozenset({404, 405})
+
+
+def check_against_openapi(
+    doc: dict[str, Any], method: str, path: str, status: int, body: Any
+) -> None:
+    """Fail unless the answer is one the OpenAPI document ``doc`` describes, schema and all.
+
+    A request for an operation the document does not describe must be refused as not served
+    (404 or 405): an endpoint that answers anything else is missing from the document.
+    """
     import jsonschema
 
-    doc = openapi_document()
     operation = _operation(doc, method, path)
-    if operation is None or not isinstance(body, dict):
-        return  # not an operation of the API, or not a JSON answer (checked by the caller)
+    if operation is None:
+        assert status in NOT_SERVED, (
+            f"{method} {path} answered {status}, but openapi.json does not document "
+            f"{method} {path.split('?')[0]}: {body!r}"
+        )
+        return
+    if not isinstance(body, dict):
+        return  # not a JSON answer (checked by the caller)
     responses = operation["responses"]
     assert str(status) in responses, (
         f"{method} {path} answered {status}, which openapi.json does not document: {body!r}"
@@ -146,11 +195,17 @@ def check_against_openapi(method: str, path: str, status: int, body: Any) -> Non
     jsonschema.validate(body, {**schema, "components": doc["components"]})
 
 
+@pytest.fixture
+def openapi_doc() -> dict[str, Any]:
+    """The OpenAPI document the server serves, which ``api`` checks every answer against."""
+    return openapi_document()
+
+
 Api = Callable[..., Awaitable[tuple[int, Any]]]
 
 
 @pytest.fixture
-def api(jp_fetch: Any, msal_app: Any) -> Api:
+def api(jp_fetch: Any, msal_app: Any, openapi_doc: dict[str, Any]) -> Api:
     """``await api("POST", "token", {"scopes": [...]})`` -> (status, JSON body); never raises."""
 
     async def call(
@@ -170,7 +225,7 @@ def api(jp_fetch: Any, msal_app: Any) -> Api:
             payload = b""
         response = await jp_fetch(
             "jupyter-msal",
-            *path.split("/"),
+            *(unquote(part) for part in path.split("/")),  # jp_fetch quotes them
             method=method,
             body=payload,
             headers=headers,
@@ -184,7 +239,7 @@ def api(jp_fetch: Any, msal_app: Any) -> Api:
             data = json.loads(text) if text else None
         except ValueError:
             data = text
-        check_against_openapi(method, path, response.code, data)
+        check_against_openapi(openapi_doc, method, path, response.code, data)
         return response.code, data
 
     return call
@@ -202,12 +257,16 @@ SignIn = Callable[..., Awaitable[dict[str, Any]]]
 @pytest.fixture
 def sign_in(api: Api, msal_emulator: EntraEmulator) -> SignIn:
     """``await sign_in(username=...)``: a device-code sign-in through the REST API, approved
-    at the emulator at once; returns the finished flow (it must have succeeded)."""
+    at the emulator the moment its code is issued (so the server's first poll succeeds and
+    no polling interval is waited out); returns the finished flow (it must have succeeded)."""
 
     async def run(username: str = DEFAULT_USERNAME) -> dict[str, Any]:
+        approval = msal_emulator.approve_next(username=username)
         status, flow = await api("POST", "sign-ins", {})
+        if status != 202:
+            approval.cancel()
         assert status == 202, flow
-        msal_emulator.approve(flow["user_code"], username=username)
+        assert approval.wait(0) == flow["user_code"]
         for _ in range(6):
             status, flow = await api("GET", f"sign-ins/{flow['id']}", params={"wait": "10"})
             if flow["state"] != "pending":
@@ -216,3 +275,13 @@ def sign_in(api: Api, msal_emulator: EntraEmulator) -> SignIn:
         return flow
 
     return run
+
+
+@pytest.fixture
+def service(msal_env: dict[str, str]) -> Iterator[TokenService]:
+    """A token service in this process on the test's emulator and cache."""
+    svc = TokenService(JupyterMsal())
+    try:
+        yield svc
+    finally:
+        svc.close()

@@ -185,3 +185,45 @@ async def test_openapi_document(api: Any) -> None:
         "/managed-identity",
         "/openapi.json",
     }
+
+
+@pytest.mark.parametrize("username", ["50%41off@contoso.com", "dev/ops@contoso.com"])
+async def test_account_paths_are_unquoted_once(
+    sign_in: Any, jp_serverapp: Any, jp_base_url: str, jp_http_port: int, username: str
+) -> None:
+    """A client quotes the account once (``%`` as ``%25``, ``/`` as ``%2F``); the server
+    decodes it once (tornado does), so the account is found by its exact name."""
+    from urllib.parse import quote
+
+    await sign_in(username=username)
+    url = (
+        f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-msal/accounts/"
+        f"{quote(username, safe='')}"
+    )
+    headers = {"Authorization": f"token {jp_serverapp.identity_provider.token}"}
+    client = AsyncHTTPClient()
+    found = await client.fetch(url, headers=headers, raise_error=False)
+    assert found.code == 200, found.body
+    assert json.loads(found.body)["username"] == username
+    removed = await client.fetch(url, method="DELETE", headers=headers, raise_error=False)
+    assert removed.code == 200, removed.body
+    assert [a["username"] for a in json.loads(removed.body)["removed"]] == [username]
+
+
+def test_the_shipped_openapi_file_agrees_with_the_models() -> None:
+    """openapi.yaml is data; the parts that come from jupyter_msal.models are filled in when
+    it is loaded, and what the file says about them must be the same."""
+    import yaml
+
+    from jupyter_msal.server.openapi import DERIVED, openapi_document, spec_file_text
+
+    shipped = yaml.safe_load(spec_file_text())
+    served = openapi_document("/base/")
+    for path, derive in DERIVED.items():
+        written, used = shipped, served
+        for key in path:
+            written, used = written[key], used[key]
+        assert written == derive() == used, path
+    assert served["servers"] == [{"url": "/base/jupyter-msal"}]
+    assert served["info"]["version"] == __import__("jupyter_msal").__version__
+    assert openapi_document() is not openapi_document()  # callers get their own copy

@@ -242,6 +242,10 @@ async def test_debug_log_has_no_code_verifier_or_state(
 # ------------------------------------------------------------------ auto and the fallback
 
 
+# without the broker among the automatic methods, the reason for the fallback is the browser's
+@pytest.mark.parametrize(
+    "msal_extra_env", [{"JUPYTER_MSAL_AUTO_SIGN_IN_METHODS": "auth_code,device_code"}]
+)
 async def test_auto_prefers_the_browser_on_a_loopback_server(
     api: Any, msal_service: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -251,7 +255,8 @@ async def test_auto_prefers_the_browser_on_a_loopback_server(
     monkeypatch.setattr(strategy(msal_service), "browser_reaches_loopback", lambda: False)
     status, flow = await api("POST", "sign-ins", {"method": "auto"})
     assert status == 202 and flow["method"] == "device_code"
-    assert "redirect_uri" in flow["fallback_reason"] or "pymsalruntime" in flow["fallback_reason"]
+    assert flow["fallback_reason"] == strategy(msal_service).reaches_browser()
+    assert "set JupyterMsal.redirect_uri" in flow["fallback_reason"]
 
 
 @pytest.mark.parametrize("code", [53003, 50097])

@@ -28,7 +28,7 @@ import pytest
 from cryptography.fernet import Fernet
 from msal_extensions import CrossPlatLock, FilePersistence
 
-from jupyter_msal.cache import CacheInfo, generate_key, open_token_cache
+from jupyter_msal.cache import CacheInfo, encrypt_plaintext_cache, generate_key, open_token_cache
 from jupyter_msal.cache.crypto import cache_key, decode_cache
 from jupyter_msal.cache.keyring import open_keyring
 from jupyter_msal.cache.lock import clear_stale_lock
@@ -416,28 +416,26 @@ def test_key_encrypted_file_is_not_clobbered_by_a_process_without_the_key(
 def test_plaintext_cache_is_encrypted_when_a_key_is_set(cache_path: Path) -> None:
     open_token_cache(cache_path, encryption="none").cache.add(token_event("alice"))
     key = generate_key()
+    assert encrypt_plaintext_cache(cache_path, key=key) == "encrypted"  # on purpose, once
     handle = open_token_cache(cache_path, key=key)
     assert b"RT-secret" not in cache_path.read_bytes()
     assert refresh_tokens(handle.cache) == {rt_secret("alice")}
-    assert handle.warnings == []  # at open, encrypting is the whole answer
+    assert handle.warnings == []
 
 
-def test_plaintext_written_at_run_time_is_warned_about_and_encrypted(cache_path: Path) -> None:
+def test_plaintext_written_at_run_time_is_warned_about_and_replaced(cache_path: Path) -> None:
     key = generate_key()
     keyed = open_token_cache(cache_path, key=key)
     keyed.cache.add(token_event("alice"))
     cache_path.unlink()  # a process without the key starts over, in plaintext
     open_token_cache(cache_path, encryption="none").cache.add(token_event("bob"))
 
-    assert refresh_tokens(keyed.cache) == {rt_secret("bob")}
+    assert refresh_tokens(keyed.cache) == set()  # plaintext is never used with a key
     [warning] = keyed.warnings
-    assert "written unencrypted by a process without the cache_key" in warning
+    assert f"{cache_path} is not encrypted with the cache_key" in warning
     keyed.cache.add(token_event("carol"))
     assert b"RT-secret" not in cache_path.read_bytes()
-    assert refresh_tokens(open_token_cache(cache_path, key=key).cache) == {
-        rt_secret("bob"),
-        rt_secret("carol"),
-    }
+    assert refresh_tokens(open_token_cache(cache_path, key=key).cache) == {rt_secret("carol")}
     assert len(keyed.warnings) == 1
 
 

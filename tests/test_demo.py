@@ -162,6 +162,7 @@ def _group_exists(pgid: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_demo_signs_in_offline(demo: Demo) -> None:
     status = demo.wait_until_up()
     page = re.search(r"Sign-in page \(approve codes there\): (\S+)", demo.printed()).group(1)
@@ -257,6 +258,13 @@ def _run_emulator(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     return proc, json.loads(line)
 
 
+def _close_pipes(proc: subprocess.Popen[str]) -> None:
+    """Close the pipes of an emulator process from :func:`_run_emulator` that has ended."""
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_emulator_cli_plain_sign_in_page_and_public_ca(tmp_path: Path, stop: int) -> None:
     ca_out = tmp_path / "shared" / "emulator-ca.pem"
@@ -298,6 +306,7 @@ def test_emulator_cli_plain_sign_in_page_and_public_ca(tmp_path: Path, stop: int
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+        _close_pipes(proc)
 
 
 def test_emulator_cli_without_the_new_options_is_unchanged() -> None:
@@ -308,6 +317,7 @@ def test_emulator_cli_without_the_new_options_is_unchanged() -> None:
     finally:
         proc.terminate()
         assert proc.wait(20) == 0
+        _close_pipes(proc)
 
 
 def test_demo_without_the_app_is_one_line(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import jupyter_msal
 from jupyter_msal import errors
 from jupyter_msal.config import JupyterMsal
+from jupyter_msal.identity import msal_results
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
@@ -147,12 +148,12 @@ def test_errors_round_trip_through_json() -> None:
     err = errors.SignInRequired("Sign in again: x", scopes=["a"], claims="{}", aadsts="70008")
     back = errors.error_from_dict(err.to_dict(), 401)
     assert type(back) is errors.SignInRequired and back.scopes == ("a",) and back.claims == "{}"
-    conf = errors.error_from_dict(errors.ConfigError("authority", "bad").to_dict())
+    conf = errors.error_from_dict(errors.ConfigError.about("authority", "bad").to_dict())
     assert isinstance(conf, errors.ConfigError) and conf.setting == "authority"
 
 
 def test_msal_error_dicts_become_typed_errors() -> None:
-    mfa = errors.error_from_msal_result(
+    mfa = msal_results.error_from_msal_result(
         {
             "error": "invalid_grant",
             "error_description": "AADSTS50076: Due to MFA...\nTrace ID: x",
@@ -161,19 +162,19 @@ def test_msal_error_dicts_become_typed_errors() -> None:
     )
     assert isinstance(mfa, errors.SignInRequired) and mfa.aadsts == "50076"
     assert "multi-factor" in (mfa.hint or "").lower() and "Trace ID" not in mfa.message
-    ca = errors.error_from_msal_result(
+    ca = msal_results.error_from_msal_result(
         {"error": "access_denied", "error_description": "AADSTS53003: blocked"}
     )
     assert isinstance(ca, errors.IdentityProviderError) and "Conditional Access" in (ca.hint or "")
-    consent = errors.error_from_msal_result(
+    consent = msal_results.error_from_msal_result(
         {"error": "invalid_grant", "error_description": "AADSTS65001: no consent"}
     )
     assert "consent" in (consent.hint or "")
-    unknown_app = errors.error_from_msal_result(
+    unknown_app = msal_results.error_from_msal_result(
         {"error": "unauthorized_client", "error_description": "AADSTS700016: app"}
     )
     assert "client_id" in (unknown_app.hint or "")
-    declined = errors.error_from_msal_result(
+    declined = msal_results.error_from_msal_result(
         {"error": "authorization_declined"}, during_sign_in=True
     )
     assert isinstance(declined, errors.SignInDeclined)

@@ -15,7 +15,7 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
-from jupyter_msal.errors import AADSTS_HINTS
+from jupyter_msal.identity.msal_results import AADSTS_HINTS
 from jupyter_msal.server.openapi import openapi_document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +48,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return out, log
 
 
+@pytest.mark.slow
 def test_the_site_builds_and_runs_the_examples(site: tuple[Path, str]) -> None:
     out, log = site
     assert "jupyter-msal docs: no token in" in log

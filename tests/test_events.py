@@ -185,3 +185,57 @@ async def test_listeners_get_events_from_worker_threads(
     finally:
         jp_serverapp.event_logger.remove_listener(schema_id=SIGN_IN_SCHEMA, listener=listener)
     assert [(e["action"], e["sign_in_id"]) for e in seen] == [("started", flow["id"])]
+
+
+def test_schema_ids_use_the_projects_namespace() -> None:
+    """Each shipped schema's ``$id`` is one of audit.py's constants, in this project's own
+    namespace (``events.jupyter.org`` is Jupyter's), and jupyter_events accepts it."""
+    from jupyter_events import EventLogger
+
+    from jupyter_msal.audit import SCHEMA_NAMESPACE, schema_paths
+
+    logger = EventLogger()
+    for path in schema_paths():
+        logger.register_event_schema(path)
+    ids = set(logger.schemas.schema_ids)
+    assert ids == {SIGN_IN_SCHEMA, SIGN_OUT_SCHEMA, TOKEN_SCHEMA}
+    assert all(i.startswith(SCHEMA_NAMESPACE) for i in ids)
+    assert not any("jupyter.org" in i for i in ids)
+
+
+async def test_browser_event_stream_gets_sign_in_and_sign_out(
+    jp_ws_fetch: Any,
+    api: Any,
+    sign_in: Any,
+    msal_emulator: EntraEmulator,
+    msal_app: Any,
+) -> None:
+    """What JupyterLab's event stream (``/api/events/subscribe``) receives: the sign-in and
+    sign-out events the front end refreshes on, with the data of the schema and no secret."""
+    import asyncio
+
+    ws = await jp_ws_fetch("api", "events", "subscribe")
+    try:
+        await sign_in()
+        assert (await api("DELETE", f"accounts/{DEFAULT_USERNAME}"))[0] == 200
+        received: list[dict[str, Any]] = []
+        while not any(e["schema_id"] == SIGN_OUT_SCHEMA for e in received):
+            received.append(json.loads(await asyncio.wait_for(ws.read_message(), 10)))
+    finally:
+        ws.close()
+    ours = [e for e in received if e["schema_id"] in {SIGN_IN_SCHEMA, SIGN_OUT_SCHEMA}]
+    assert [(e["schema_id"], e.get("action")) for e in ours] == [
+        (SIGN_IN_SCHEMA, "started"),
+        (SIGN_IN_SCHEMA, "succeeded"),
+        (SIGN_OUT_SCHEMA, None),
+    ]
+    assert ours[1]["username"] == ours[2]["username"] == DEFAULT_USERNAME
+    text = json.dumps(received)
+    for secret in [
+        *msal_emulator.issued_access_tokens,
+        *msal_emulator.issued_refresh_tokens,
+        *msal_emulator.issued_id_tokens,
+        *msal_emulator.issued_device_codes,
+        msal_app.kernel_secret,
+    ]:
+        assert secret not in text

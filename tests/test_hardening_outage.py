@@ -35,8 +35,6 @@ NAMED = "https://storage.azure.com/user_impersonation"
 DOWN = 503
 
 
-
-
 def requests_seen(emulator: EntraEmulator) -> int:
     """How many requests reached the emulator's identity endpoints (answered or not)."""
     return sum(v for k, v in emulator.counts.items() if not k.startswith("grant:"))
@@ -71,6 +69,7 @@ def signed_in_with_token(env: dict[str, str], emulator: EntraEmulator) -> str:
     return token.stdout.strip()
 
 
+@pytest.mark.fresh_emulator  # stops the emulator
 def test_new_process_serves_a_cached_token_without_any_request(
     msal_emulator: EntraEmulator, shell_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -111,6 +110,8 @@ def test_encrypted_http_cache_is_sealed_with_the_cache_key(
     assert requests_seen(msal_emulator) == 0
 
 
+@pytest.mark.slow
+@pytest.mark.fresh_emulator  # stops the emulator
 def test_restarted_server_serves_a_cached_token_during_an_outage(
     msal_emulator: EntraEmulator, shell_env: dict[str, str], tmp_path: Path
 ) -> None:

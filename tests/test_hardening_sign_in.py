@@ -9,11 +9,6 @@ a poll it has seen arrive is still waiting; that poll then comes back approved.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from jupyter_msal.config.settings import JupyterMsal
 from jupyter_msal.flows import SignInFlow
 from jupyter_msal.service import TokenService
 from jupyter_msal.testing import EntraEmulator, wait_until
@@ -21,16 +16,6 @@ from jupyter_msal.testing import EntraEmulator, wait_until
 ADA, BOB = "ada@contoso.com", "bob@contoso.com"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 POLL_LATENCY = 3.0  # seconds each poll waits at the emulator: the window to approve + cancel
-
-
-@pytest.fixture
-def service(msal_env: dict[str, str]) -> Iterator[TokenService]:
-    """A token service in this process on the test's emulator and cache."""
-    svc = TokenService(JupyterMsal())
-    try:
-        yield svc
-    finally:
-        svc.close()
 
 
 def signed_in(service: TokenService, emulator: EntraEmulator, username: str) -> SignInFlow:

@@ -115,6 +115,66 @@ def test_enable_warns_when_auth_state_is_off() -> None:
     assert "JUPYTER_MSAL_REDIRECT_URI" not in env  # no public URL: no hub redirect
 
 
+def test_enable_returns_what_it_added_as_zero_to_jupyterhub_values(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+    import logging
+
+    import yaml
+
+    monkeypatch.delenv("JUPYTER_MSAL_CA_BUNDLE", raising=False)
+    c = _entra_login(Config())
+    c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "read:groups"]}]
+    with caplog.at_level(logging.DEBUG, logger="jupyter_msal.hub"):
+        added = jupyter_msal.hub.enable(c, public_url="https://hub.contoso.com/")
+    service = {k: v for k, v in _service(c).items() if k != "name"}
+    assert added == {
+        "hub": {
+            "services": {"jupyter-msal": service},
+            "loadRoles": {
+                "jupyter-msal-service": {
+                    "description": added["hub"]["loadRoles"]["jupyter-msal-service"]["description"],
+                    "scopes": ["read:users", "admin:auth_state", "admin:users"],
+                    "services": ["jupyter-msal"],
+                },
+                "user": {"scopes": ["self", "read:groups", ACCESS]},
+            },
+            "config": {
+                "Spawner": {
+                    "server_token_scopes": ["users:activity!user", "access:servers!server", ACCESS]
+                }
+            },
+        },
+        "singleuser": {
+            "extraEnv": {
+                "JUPYTER_MSAL_HUB_SERVICE_URL": "http://127.0.0.1:10101/services/jupyter-msal/",
+                "JUPYTER_MSAL_REDIRECT_URI": (
+                    "https://hub.contoso.com/services/jupyter-msal/redirect"
+                ),
+            }
+        },
+    }
+    # plain data: it goes into values.yaml as it is
+    assert yaml.safe_load(yaml.safe_dump(added)) == added
+    assert json.loads(json.dumps(added)) == added
+    # logged at debug level, without the hub app's secret
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
+    assert "jupyter-msal-service" in logged and "JUPYTER_MSAL_HUB_SERVICE_URL" in logged
+    assert "hub-secret" not in logged and "<redacted>" in logged
+
+
+def test_enable_reports_the_lazy_additions_too() -> None:
+    """Nothing configured yet (the additions are lazy): the report says what the hub will
+    load."""
+    c = _entra_login(Config())
+    added = jupyter_msal.hub.enable(c, url="http://hub:10101", user_url="http://proxy/x/")
+    assert added["hub"]["loadRoles"]["user"] == {"scopes": ["self", ACCESS]}
+    assert added["hub"]["services"]["jupyter-msal"]["url"] == "http://hub:10101"
+    assert added["singleuser"]["extraEnv"] == {"JUPYTER_MSAL_HUB_SERVICE_URL": "http://proxy/x/"}
+    assert _value(c.JupyterHub.load_roles, [])[-1] == {"name": "user", "scopes": ["self", ACCESS]}
+
+
 STATE = "AbCdEfGhIjKlMnOp"
 
 
@@ -214,3 +274,59 @@ def test_the_service_started_by_hand_says_who_starts_it() -> None:
     )
     assert run.returncode == 2
     assert "jupyter_msal.hub.enable(c)" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_hub_api_calls_run_on_the_event_loop_and_say_what_failed() -> None:
+    """The service's JupyterHub API calls (tornado's AsyncHTTPClient), from a coroutine and
+    from a worker thread, against a stand-in of the hub's users API on loopback."""
+    import asyncio
+    import json
+
+    from tornado import web
+    from tornado.httpserver import HTTPServer
+    from tornado.netutil import bind_sockets
+
+    from jupyter_msal.errors import HubApiError
+    from jupyter_msal.hub.hub_api import HubApi, HubApiFromThreads
+
+    seen: dict[str, Any] = {}
+
+    class Users(web.RequestHandler):
+        def get(self, name: str) -> None:
+            if name in ("nobody", "locked"):
+                raise web.HTTPError(404 if name == "nobody" else 403)
+            seen["authorization"] = self.request.headers["Authorization"]
+            self.finish({"name": name, "auth_state": {"refresh_token": f"rt-{name}"}})
+
+        def patch(self, name: str) -> None:
+            seen["saved"] = (name, json.loads(self.request.body))
+            self.finish({"name": name})
+
+    async def main() -> None:
+        sockets = bind_sockets(0, "127.0.0.1")
+        server = HTTPServer(web.Application([(r"/hub/api/users/([^/]+)", Users)]))
+        server.add_sockets(sockets)
+        port = sockets[0].getsockname()[1]
+        api = HubApi(f"http://127.0.0.1:{port}/hub/api", "service-token", timeout=5)
+        bridge = HubApiFromThreads(api, asyncio.get_running_loop())
+        try:
+            assert await api.auth_state("a b@contoso.com") == {
+                "refresh_token": "rt-a b@contoso.com"
+            }
+            assert seen["authorization"] == "token service-token"
+            assert await api.auth_state("nobody") is None  # no such user
+            with pytest.raises(HubApiError, match="HTTP 403") as refused:
+                await api.auth_state("locked")
+            assert "admin:auth_state" in (refused.value.hint or "")
+            # from a worker thread, as the token logic calls it
+            state = await asyncio.to_thread(bridge.auth_state, "alice")
+            await asyncio.to_thread(bridge.save_auth_state, "alice", {"refresh_token": "new"})
+            assert state == {"refresh_token": "rt-alice"}
+            assert seen["saved"] == ("alice", {"auth_state": {"refresh_token": "new"}})
+        finally:
+            server.stop()
+        closed = HubApi(f"http://127.0.0.1:{port}/hub/api", "t", timeout=5)
+        with pytest.raises(HubApiError, match="did not answer"):
+            await closed.auth_state("alice")
+
+    asyncio.run(main())

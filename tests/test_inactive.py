@@ -108,7 +108,7 @@ async def test_managed_identity_endpoint_says_why(api: Any, msal_app: Any) -> No
 def test_an_os_error_at_start_names_its_file() -> None:
     denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES), "/srv/cache.bin")
     assert _inactive_reason(denied) == "cannot open /srv/cache.bin: Permission denied"
-    assert _inactive_reason(ConfigError("authority", "bad")) == "JupyterMsal.authority: bad"
+    assert _inactive_reason(ConfigError.about("authority", "bad")) == "JupyterMsal.authority: bad"
 
 
 def test_clients_rebuild_one_typed_error_with_the_exact_message() -> None:
@@ -159,9 +159,8 @@ def locked_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 def test_unreadable_file_is_a_config_error_naming_the_setting(
     locked_ca: Path, setting: str
 ) -> None:
-    settings = JupyterMsal(**{setting: str(locked_ca)})
     with pytest.raises(ConfigError) as info:
-        settings.check()
+        JupyterMsal(**{setting: str(locked_ca)})
     assert info.value.setting == setting
     assert f"JupyterMsal.{setting}: cannot read {locked_ca}: permission denied" in str(info.value)
 
@@ -181,12 +180,12 @@ def test_file_readable_only_by_stat_is_refused_too(
 
     monkeypatch.setattr("builtins.open", opener)
     with pytest.raises(ConfigError, match=r"JupyterMsal\.ca_bundle: cannot read .*permission"):
-        JupyterMsal(ca_bundle=str(bundle)).check()
+        JupyterMsal(ca_bundle=str(bundle))
 
 
 def test_missing_file_still_says_it_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"JupyterMsal\.ca_bundle: file .* does not exist"):
-        JupyterMsal(ca_bundle=str(tmp_path / "nope.pem")).check()
+        JupyterMsal(ca_bundle=str(tmp_path / "nope.pem"))
 
 
 # -- a real server in a subprocess: its kernels and its terminals ------------------------------

@@ -23,13 +23,18 @@ STORAGE = "https://storage.azure.com/.default"
 
 
 def sign_in(server: JupyterServerProcess, emulator: EntraEmulator) -> None:
-    """A device-code sign-in through ``server``, approved at the emulator at once."""
+    """A device-code sign-in through ``server``, approved at the emulator as its code is issued."""
     client = ServerClient(server.url, jupyter_token=server.token)
-    flow = client.start_sign_in()
-    emulator.approve(flow["user_code"])
-    assert client.wait_for_sign_in(flow).username == DEFAULT_USERNAME
+    try:
+        approval = emulator.approve_next()
+        flow = client.start_sign_in()
+        assert approval.wait(0) == flow["user_code"]
+        assert client.wait_for_sign_in(flow).username == DEFAULT_USERNAME
+    finally:
+        client.close()
 
 
+@pytest.mark.slow
 def test_cache_survives_server_restart(
     msal_emulator: EntraEmulator, start_server: Any, cache_file: Path
 ) -> None:
@@ -97,6 +102,7 @@ print(n, flush=True)
 """
 
 
+@pytest.mark.slow
 def test_server_and_direct_mode_write_concurrently(
     msal_emulator: EntraEmulator,
     subprocess_env: dict[str, str],
@@ -157,6 +163,7 @@ def test_server_and_direct_mode_write_concurrently(
     assert sorted(a["username"] for a in listed) == sorted(approved)
 
 
+@pytest.mark.slow
 def test_ca_bundle_wins_over_requests_ca_bundle(
     msal_emulator: EntraEmulator, subprocess_env: dict[str, str], start_server: Any
 ) -> None:
@@ -179,7 +186,9 @@ def test_ca_bundle_wins_over_requests_ca_bundle(
             server.request("POST", "jupyter-msal/sign-ins", {})
         body = json.loads(info.value.read())
         assert info.value.code == 504
-        assert "CERTIFICATE_VERIFY_FAILED" in body["message"] or "certificate" in body["message"]
+        assert body["error"] == "identity_provider_unreachable"
+        assert "[SSL: CERTIFICATE_VERIFY_FAILED]" in body["message"]
+        assert "JupyterMsal.ca_bundle" in body["hint"]
     finally:
         server.stop()
 

@@ -47,8 +47,20 @@ def test_environment_defaults_and_config_precedence(monkeypatch: pytest.MonkeyPa
     assert settings.client_id == "from-config"  # config wins over the environment
 
 
+#: Variables for settings that only accept some strings (checked when they are assigned).
+VALID_STRINGS = {
+    "authority": "https://login.example.org/from-env",
+    "oidc_authority": "https://login.example.org/from-env/v2.0",
+    "azure_region": "westus2",
+    "redirect_uri": "https://jupyter.example.org/jupyter-msal/redirect",
+    "hub_service_url": "https://hub.example.org/services/jupyter-msal/",
+}
+
+
 def _sample(trait: Any) -> tuple[str, Any]:
     """A variable's text for ``trait`` that differs from its default, and the value it means."""
+    if trait.name in VALID_STRINGS:
+        return VALID_STRINGS[trait.name], VALID_STRINGS[trait.name]
     if isinstance(trait, Enum):
         return str(trait.values[-1]), trait.values[-1]
     if isinstance(trait, Bool):
@@ -67,9 +79,13 @@ def _sample(trait: Any) -> tuple[str, Any]:
 
 
 def test_every_setting_reads_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(Path(__file__).parent))  # "~/<file>" names a readable file
+    readable = {"ca_bundle", "client_certificate_path"}
     expected = {}
     for name, trait in JupyterMsal.class_traits(config=True).items():
         raw, expected[name] = _sample(trait)
+        if name in readable:
+            raw, expected[name] = f"~/{Path(__file__).name}", __file__
         monkeypatch.setenv(f"JUPYTER_MSAL_{name.upper()}", raw)
     settings = JupyterMsal()
     assert {name: getattr(settings, name) for name in expected} == expected
@@ -237,7 +253,10 @@ class RegionalRouter(GuardedSession):
 def test_service_principal_uses_the_regional_endpoint(
     msal_emulator: Any, msal_env: dict[str, str]
 ) -> None:
-    settings = JupyterMsal(client_secret="s3cret", azure_region="westus2")
+    tenant = msal_emulator.default_tenant_id  # msal wants a tenant for app-only tokens
+    settings = JupyterMsal(
+        client_secret="s3cret", azure_region="westus2", authority=msal_emulator.authority(tenant)
+    )
     session = RegionalRouter(
         msal_emulator,
         "westus2",
@@ -254,7 +273,7 @@ def test_service_principal_uses_the_regional_endpoint(
         service.close()
     assert token.token in msal_emulator.issued_access_tokens
     assert token.account is None
-    assert "https://westus2.127.0.0.1/organizations/oauth2/v2.0/token" in session.aimed_at
+    assert f"https://westus2.127.0.0.1/{tenant}/oauth2/v2.0/token" in session.aimed_at
     imds = "http://169.254.169.254/metadata/instance/compute"
     assert imds not in session.requested_urls  # msal asks (to log a mismatch); we refuse
     assert list(session.refused_urls) in ([], [imds])

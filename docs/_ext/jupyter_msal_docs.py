@@ -2,7 +2,7 @@
 
 * Pages generated from the code, under ``_generated/`` (included by real pages, never edited):
   the REST reference from the OpenAPI document the server serves, and the AADSTS table of
-  the troubleshooting page from :data:`jupyter_msal.errors.AADSTS_HINTS`.
+  the troubleshooting page from :data:`jupyter_msal.identity.msal_results.AADSTS_HINTS`.
 * The example notebooks (``notebooks/`` of the repository) copied to ``examples/`` and executed
   by myst-nb against the bundled Entra ID emulator: a real Jupyter server for the notebooks
   that use one, direct mode for the one about running without a server. The emulator approves
@@ -197,7 +197,7 @@ def _repository(srcdir: Path) -> Path:
 
 def generate_pages(app: Sphinx) -> None:
     """Write the generated fragments and copy the example notebooks into the sources."""
-    from jupyter_msal.errors import AADSTS_HINTS
+    from jupyter_msal.identity.msal_results import AADSTS_HINTS
     from jupyter_msal.server.openapi import openapi_document
 
     srcdir = Path(app.srcdir)

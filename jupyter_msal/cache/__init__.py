@@ -13,8 +13,16 @@ from .token_cache import (
     ENCRYPTION_MODES,
     CacheInfo,
     TokenCacheHandle,
+    encrypt_plaintext_cache,
     generate_key,
     open_token_cache,
 )
 
-__all__ = ["ENCRYPTION_MODES", "CacheInfo", "TokenCacheHandle", "generate_key", "open_token_cache"]
+__all__ = [
+    "ENCRYPTION_MODES",
+    "CacheInfo",
+    "TokenCacheHandle",
+    "encrypt_plaintext_cache",
+    "generate_key",
+    "open_token_cache",
+]

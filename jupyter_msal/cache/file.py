@@ -11,7 +11,10 @@ server and short-lived CLI/kernel processes:
 - every save gives the file a distinct nanosecond mtime and a new inode, and readers compare
   (device, inode, size, mtime_ns) with what they last read or wrote, so a change made by another
   process within the file system's timestamp granularity is still seen;
-- with a key, the content is encrypted and names the key (``crypto``);
+- with a key, the content is encrypted and names the key (``crypto``), and content that is not
+  encrypted with it is never used: a plaintext file reads as an empty cache, with a warning
+  naming it, and is replaced at the next save (``accept_plaintext`` reads it, for the one
+  migration the user starts on purpose);
 - content written with another key (or with a key, when none is configured) is never
   touched: it reads as an empty cache and saving over it is refused;
 - damaged content reads as an empty cache with a warning, stays where it is, and is moved to
@@ -66,7 +69,8 @@ class AtomicFilePersistence(BasePersistence):
     ``load`` never raises for bad content (only ``PersistenceNotFound`` for a missing file,
     and :class:`CacheError` for a file that must not be used at all: a link, another user's).
     ``disposable`` files (msal's HTTP cache) are simply overwritten when they cannot be read;
-    ``valid`` tells content this file may hold (by default, a token cache).
+    ``valid`` tells content this file may hold (by default, a token cache). With a ``key``,
+    plaintext content is read only when ``accept_plaintext`` is set (to encrypt it, on purpose).
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class AtomicFilePersistence(BasePersistence):
         log: logging.Logger | None = None,
         disposable: bool = False,
         valid: Callable[[str], bool] = valid_cache_json,
+        accept_plaintext: bool = False,
     ) -> None:
         self._location = os.path.abspath(os.path.expanduser(location))
         self._valid = valid
@@ -90,12 +95,13 @@ class AtomicFilePersistence(BasePersistence):
         self._foreign: Identity | None = None  # a version we may not overwrite
         self._damaged: Identity | None = None  # a version to move aside before overwriting
         self._tidied = False
-        #: True after reading a plaintext file with a key configured (re-encrypted on save).
+        self._accept_plaintext = accept_plaintext and key is not None
+        self._ignored: Identity | None = None  # a plaintext version not used (key configured)
+        #: True after ``accept_plaintext`` read a plaintext file (encrypted at the next save).
         self.plaintext_found = False
         #: Why the file on disk was written for another key, when it was.
         self.foreign_reason: str | None = None
         self._damaged_reason = ""
-        self._opened = False  # after the first read: later findings are run-time warnings
 
     # -- BasePersistence -------------------------------------------------------------------
 
@@ -127,11 +133,8 @@ class AtomicFilePersistence(BasePersistence):
         self._foreign = self._damaged = None
         self.foreign_reason = None
         if plaintext and self._key is not None and data.strip():
-            if self._opened and not self.plaintext_found and not self._disposable:
-                self._warn(
-                    f"The token cache {self._location} was written unencrypted by a "
-                    "process without the cache_key; it is encrypted at the next write."
-                )
+            if not self._accept_plaintext:
+                return self._ignore_plaintext(st)
             self.plaintext_found = True
         return text
 
@@ -192,14 +195,25 @@ class AtomicFilePersistence(BasePersistence):
         """Whether the file differs from the version this process last read or wrote."""
         return file_version(self._location) != self._synced
 
+    @property
+    def damaged_reason(self) -> str | None:
+        """Why the version last read could not be read (damaged content), when it could not."""
+        return self._damaged_reason if self._damaged is not None else None
+
     def version(self) -> Identity | None:
         """The file's version now (device, inode, size, mtime_ns); None when there is none."""
         return file_version(self._location)
 
-    def mark_opened(self) -> None:
-        """Call once the first read (at open) is done: a plaintext file found later is warned
-        about (at open, the plaintext is simply encrypted)."""
-        self._opened = True
+    def _ignore_plaintext(self, st: os.stat_result) -> str:
+        """Read a plaintext version as empty while a key is configured; warn once per version.
+
+        Nothing marks it as kept: the next save replaces it.
+        """
+        ident = identity(st)
+        if ident != self._ignored:
+            self._ignored = ident
+            self._warn(plaintext_warning(self._location, disposable=self._disposable))
+        return "{}"
 
     def _keep(self, st: os.stat_result, reason: str, *, foreign: bool) -> str:
         """Leave an unusable version in place; read it as an empty cache."""
@@ -258,6 +272,21 @@ class AtomicFilePersistence(BasePersistence):
                         os.unlink(entry.path)
                         removed += 1
         return removed
+
+
+def plaintext_warning(location: str, *, disposable: bool) -> str:
+    """What the status and the log say about a plaintext file found while a key is set."""
+    if disposable:
+        return (
+            f"{location} is not encrypted with the cache_key: its content is not used (the "
+            "identity provider's metadata is fetched again) and the file is replaced."
+        )
+    return (
+        f"The token cache {location} is not encrypted with the cache_key: its content is not "
+        "used (an empty cache is used instead) and the file is replaced at the next save. To "
+        "keep the accounts it holds, run `jupyter msal encrypt-cache` with the same cache_path "
+        "and cache_key before signing in (see the token cache documentation)."
+    )
 
 
 def move_aside(location: str, expected: Identity | None, reason: str, warn: Warn) -> bool:

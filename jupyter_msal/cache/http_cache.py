@@ -10,7 +10,9 @@ a cached token without any request to the identity provider.
 
 Throttle entries (msal's replays of 429/5xx and 400 answers) stay in memory: a restarted
 process asks the identity provider again rather than replaying an old failure. The file is
-a cache: content that cannot be read is ignored and overwritten.
+a cache: content that cannot be read is ignored and overwritten. With a ``cache_key``,
+content not encrypted with it is never used either (it says where refresh tokens are sent):
+a plaintext file is ignored and replaced, with a warning naming it.
 """
 
 from __future__ import annotations

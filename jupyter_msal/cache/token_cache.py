@@ -24,9 +24,12 @@ Files, in a folder only the user may write to (``private_files``): ``<path>`` (0
 a ``msal.SerializableTokenCache`` that every process sharing the file (server, CLI,
 direct-mode kernels) reads again when another one changed it, and changes under one
 cross-process lock (``shared``); ``handle.last_changed()`` tells when any process
-changed it. Opening and reading never change a file; a file written with another key is
-refused, never replaced. Only public APIs of msal and msal-extensions are used.
-See docs/cache.md.
+changed it. Opening and reading never change what a file holds; a file written with another
+key is refused, never replaced. With a key, content not encrypted with it (a plaintext token
+cache or metadata cache) is never used: it reads as empty, with a warning naming the file, and
+is replaced at the next save. The one way to keep a plaintext cache's accounts is to encrypt it
+on purpose, once: :func:`encrypt_plaintext_cache` (``jupyter msal encrypt-cache``). Only public
+APIs of msal and msal-extensions are used. See docs/cache.md.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from typing import Any, Literal
 
 from cryptography.fernet import Fernet
 
-from ..errors import CacheError, CacheLocked
+from ..constants import ENCRYPTION_MODES
+from ..errors import CacheError
 from .crypto import CacheKey, cache_key, looks_key_encrypted
 from .file import AtomicFilePersistence
 from .http_cache import HTTP_CACHE_SUFFIX, PersistedHttpCache, valid_http_cache
@@ -48,10 +52,15 @@ from .lock import DEFAULT_LOCK_TIMEOUT, portalocker
 from .private_files import ensure_private_folder, read_private
 from .shared import SharedTokenCache
 
-__all__ = ["ENCRYPTION_MODES", "CacheInfo", "TokenCacheHandle", "generate_key", "open_token_cache"]
+__all__ = [
+    "ENCRYPTION_MODES",
+    "CacheInfo",
+    "TokenCacheHandle",
+    "encrypt_plaintext_cache",
+    "generate_key",
+    "open_token_cache",
+]
 
-#: Accepted values of ``encryption`` (``JupyterMsal.cache_encryption``).
-ENCRYPTION_MODES = ("auto", "required", "none")
 _MAX_WARNINGS = 20
 _KEY_HINT = (
     "Set JupyterMsal.cache_key or the environment variable JUPYTER_MSAL_CACHE_KEY (create one "
@@ -131,6 +140,11 @@ def generate_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
 
+#: What stores the cache file: a file of ours (plaintext or key-encrypted), or the OS keyring.
+_Persistence = AtomicFilePersistence | GuardedPersistence
+_Mode = Literal["key", "keyring", "none"]
+
+
 def open_token_cache(
     path: str | os.PathLike[str],
     *,
@@ -148,6 +162,34 @@ def open_token_cache(
     is not an error: it reads as an empty cache, with a warning. ``lock_timeout`` is how long
     a change waits for another process's lock.
     """
+    key = _checked_key(encryption, key)
+    log = log or logging.getLogger("jupyter_msal.cache")
+    location = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    warnings: list[str] = []
+    warn = _WarningSink(warnings, log)
+    head = _file_head(location, key, log, warn)
+    the_key = cache_key(key) if key else None
+    persistence, mode = _choose_persistence(location, encryption, the_key, head, warn, log)
+    if portalocker is None:
+        warn("portalocker is not installed: a crashed writer's lock file blocks later writes.")
+    cache = SharedTokenCache(persistence, log, warn=warn, lock_timeout=lock_timeout)
+    _load(cache, persistence, location, log)
+    http_store = AtomicFilePersistence(
+        location + HTTP_CACHE_SUFFIX,
+        key=the_key,
+        warn=warn,
+        log=log,
+        disposable=True,
+        valid=valid_http_cache,
+    )
+    log.debug("Token cache %s opened (encryption: %s)", location, mode)
+    return TokenCacheHandle(
+        cache, location, mode, warnings, http_cache=PersistedHttpCache(http_store, log)
+    )
+
+
+def _checked_key(encryption: str, key: str | None) -> str | None:
+    """The configured key (None when blank), once ``encryption`` and the key agree."""
     if encryption not in ENCRYPTION_MODES:
         raise ValueError(
             f"encryption must be one of {', '.join(ENCRYPTION_MODES)}, not {encryption!r}"
@@ -155,11 +197,17 @@ def open_token_cache(
     key = (key or "").strip() or None
     if encryption == "none" and key:
         raise ValueError("encryption is 'none' but a key was given")
-    log = log or logging.getLogger("jupyter_msal.cache")
-    location = os.path.abspath(os.path.expanduser(os.fspath(path)))
-    warnings: list[str] = []
-    warn = _WarningSink(warnings, log)
+    return key
 
+
+def _file_head(
+    location: str, key: str | None, log: logging.Logger, warn: _WarningSink
+) -> bytes | None:
+    """The first bytes of the cache file (None when there is none yet), in a private folder.
+
+    Refuses (``CacheError``) a folder or file this process cannot use, and a key-encrypted
+    file when no key is configured.
+    """
     try:
         ensure_private_folder(os.path.dirname(location), log, warn)
         found = read_private(location, log)
@@ -175,43 +223,51 @@ def open_token_cache(
             hint="Set JUPYTER_MSAL_CACHE_KEY (or JupyterMsal.cache_key) to the key the other "
             "processes use, or move the file away to start with an empty cache.",
         )
+    return head
 
-    persistence: AtomicFilePersistence | GuardedPersistence
-    the_key: CacheKey | None = cache_key(key) if key else None
+
+def _choose_persistence(
+    location: str,
+    encryption: str,
+    the_key: CacheKey | None,
+    head: bytes | None,
+    warn: _WarningSink,
+    log: logging.Logger,
+) -> tuple[_Persistence, _Mode]:
+    """Where the cache is kept and how it is protected: a configured key wins; then plaintext
+    if the admin chose it; then the OS keyring; then plaintext with a warning, unless
+    encryption is required (``CacheError``)."""
     if the_key is not None:
-        persistence = AtomicFilePersistence(location, key=the_key, warn=warn, log=log)
-        mode: Literal["key", "keyring", "none"] = "key"
-    elif encryption == "none":
-        persistence = AtomicFilePersistence(location, warn=warn, log=log)
-        mode = "none"
-    else:
-        keyring, reason = open_keyring(location)
-        if keyring is not None:
-            persistence = GuardedPersistence(keyring, warn, log)
-            mode = "keyring"
-            if head is not None and head.lstrip().startswith(b"{"):
-                warn(
-                    f"{location} holds an unencrypted token cache that the keyring-backed cache "
-                    "does not use; delete it."
-                )
-        elif encryption == "required":
-            raise CacheError(
-                "cache_encryption is 'required', but no cache_key is set and the OS keyring "
-                f"cannot be used here ({reason}).",
-                hint=_KEY_HINT,
-            )
-        else:
-            persistence = AtomicFilePersistence(location, warn=warn, log=log)
-            mode = "none"
+        return AtomicFilePersistence(location, key=the_key, warn=warn, log=log), "key"
+    if encryption == "none":
+        return AtomicFilePersistence(location, warn=warn, log=log), "none"
+    keyring, reason = open_keyring(location)
+    if keyring is not None:
+        guarded = GuardedPersistence(keyring, warn, log)
+        if head is not None and head.lstrip().startswith(b"{"):
             warn(
-                f"The token cache {location} is not encrypted (only file permissions 0600 "
-                f"protect it): no cache_key is set and the OS keyring cannot be used here "
-                f"({reason}). {_KEY_HINT} Or set cache_encryption='none' to accept this."
+                f"{location} holds an unencrypted token cache that the keyring-backed cache "
+                "does not use; delete it."
             )
-    if portalocker is None:
-        warn("portalocker is not installed: a crashed writer's lock file blocks later writes.")
+        return guarded, "keyring"
+    if encryption == "required":
+        raise CacheError(
+            "cache_encryption is 'required', but no cache_key is set and the OS keyring "
+            f"cannot be used here ({reason}).",
+            hint=_KEY_HINT,
+        )
+    warn(
+        f"The token cache {location} is not encrypted (only file permissions 0600 "
+        f"protect it): no cache_key is set and the OS keyring cannot be used here "
+        f"({reason}). {_KEY_HINT} Or set cache_encryption='none' to accept this."
+    )
+    return AtomicFilePersistence(location, warn=warn, log=log), "none"
 
-    cache = SharedTokenCache(persistence, log, warn=warn, lock_timeout=lock_timeout)
+
+def _load(
+    cache: SharedTokenCache, persistence: _Persistence, location: str, log: logging.Logger
+) -> None:
+    """Read the cache for the first time; refuse a file written with another key (or none)."""
     try:
         cache.load_now()
     except OSError as exc:
@@ -219,42 +275,69 @@ def open_token_cache(
             f"The token cache {location} cannot be read: {exc.strerror or exc}.",
             hint="Check the permissions of the file and its folder.",
         ) from exc
-    if isinstance(persistence, AtomicFilePersistence):
-        if persistence.foreign_reason:
+    if isinstance(persistence, AtomicFilePersistence) and persistence.foreign_reason:
+        raise CacheError(
+            f"The token cache {location} is not usable: {persistence.foreign_reason}. "
+            "Nothing was changed.",
+            hint="Use the cache_key the other processes use (JUPYTER_MSAL_CACHE_KEY), or "
+            "move the file away to start with an empty cache.",
+        )
+
+
+#: What :func:`encrypt_plaintext_cache` found: it encrypted the file, the file was encrypted
+#: with the key already, or there was no file (or an empty one).
+MigrationResult = Literal["encrypted", "already encrypted", "no cache"]
+
+
+def encrypt_plaintext_cache(
+    path: str | os.PathLike[str],
+    *,
+    key: str,
+    log: logging.Logger | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> MigrationResult:
+    """Encrypt the plaintext token cache at ``path`` with ``key``, keeping its accounts.
+
+    The one migration from a plaintext cache to a key-encrypted one, started on purpose
+    (``jupyter msal encrypt-cache``): opening a cache with a key never reads plaintext.
+    Done under the cache's lock, so a running server sees the encrypted file at its next
+    lookup. Raises ``ValueError`` without a key and ``CacheError`` when the file cannot be
+    used (another key's, damaged, a link, another user's, a folder others can write to).
+    """
+    key = _checked_key("auto", key)
+    if key is None:
+        raise ValueError("a cache_key is needed to encrypt the token cache")
+    log = log or logging.getLogger("jupyter_msal.cache")
+    location = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    warnings: list[str] = []
+    warn = _WarningSink(warnings, log)
+    if _file_head(location, key, log, warn) is None:
+        return "no cache"
+    persistence = AtomicFilePersistence(
+        location, key=cache_key(key), warn=warn, log=log, accept_plaintext=True
+    )
+    cache = SharedTokenCache(persistence, log, warn=warn, lock_timeout=lock_timeout)
+    with cache.lock.held():
+        _load(cache, persistence, location, log)
+        if persistence.damaged_reason:  # nothing to keep, and nothing is changed
             raise CacheError(
-                f"The token cache {location} is not usable: {persistence.foreign_reason}. "
-                "Nothing was changed.",
-                hint="Use the cache_key the other processes use (JUPYTER_MSAL_CACHE_KEY), or "
-                "move the file away to start with an empty cache.",
+                f"The token cache {location} was not encrypted: it cannot be read "
+                f"({persistence.damaged_reason}).",
+                hint="Move the file away to start with an empty cache.",
             )
-        if persistence.plaintext_found:
-            _encrypt_now(cache, persistence, location, log)
-        persistence.mark_opened()
-    http_store = AtomicFilePersistence(
-        location + HTTP_CACHE_SUFFIX, key=the_key, log=log, disposable=True, valid=valid_http_cache
-    )
-    log.debug("Token cache %s opened (encryption: %s)", location, mode)
-    return TokenCacheHandle(
-        cache, location, mode, warnings, http_cache=PersistedHttpCache(http_store, log)
-    )
+        if not persistence.plaintext_found:
+            return "already encrypted" if _has_content(location) else "no cache"
+        persistence.save(cache.serialize())
+    log.info("The token cache %s was not encrypted; it now is (cache_key)", location)
+    return "encrypted"
 
 
-def _encrypt_now(
-    cache: SharedTokenCache,
-    persistence: AtomicFilePersistence,
-    location: str,
-    log: logging.Logger,
-) -> None:
-    """Encrypt a plaintext cache found when a key is set (later, if another process writes)."""
+def _has_content(location: str) -> bool:
+    """Whether the file at ``location`` exists and is not empty."""
     try:
-        with cache.lock.held():
-            if persistence.changed():
-                cache.load_now()
-            if persistence.plaintext_found:
-                persistence.save(cache.serialize())
-                log.warning("The token cache %s was not encrypted; it now is (cache_key)", location)
-    except CacheLocked:
-        log.warning("The token cache %s is not encrypted yet: it is locked", location)
+        return os.path.getsize(location) > 0
+    except FileNotFoundError:
+        return False
 
 
 class _WarningSink:

@@ -1,4 +1,4 @@
-"""``jupyter msal status|accounts|login|token|logout|generate-key|demo``.
+"""``jupyter msal status|accounts|login|token|logout|generate-key|encrypt-cache|demo``.
 
 A :class:`~jupyter_core.application.JupyterApp` with one app per subcommand, as
 ``jupyter labextension`` is built: the ``JupyterMsal`` settings can be given as

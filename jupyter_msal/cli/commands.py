@@ -231,6 +231,30 @@ class MsalGenerateKeyApp(MsalBaseApp):
         sys.stdout.write(generate_key() + "\n")
 
 
+class MsalEncryptCacheApp(MsalBaseApp):
+    """``jupyter msal encrypt-cache``."""
+
+    command = "encrypt-cache"
+    description = """Encrypt a plaintext token cache with the cache_key, keeping its accounts.
+
+    JUPYTER_MSAL_CACHE_KEY=... jupyter msal encrypt-cache
+
+    With a cache_key set, a plaintext cache is otherwise not used, and replaced at the next
+    save. Run once, with the cache_path and cache_key the server uses."""
+
+    def run(self) -> None:
+        """Encrypt the configured cache file if it is plaintext; say what was done."""
+        from ..cache import encrypt_plaintext_cache
+
+        settings = self.msal_settings()
+        if not settings.cache_key:
+            self.exit("jupyter msal encrypt-cache: set JUPYTER_MSAL_CACHE_KEY (or cache_key)")
+        result = encrypt_plaintext_cache(
+            settings.cache_path, key=settings.cache_key, lock_timeout=settings.cache_lock_timeout
+        )
+        sys.stderr.write(f"{settings.cache_path}: {result}.\n")
+
+
 class MsalDemoApp(MsalBaseApp):
     """``jupyter msal demo``."""
 
@@ -265,5 +289,6 @@ SUBCOMMANDS: list[type[MsalBaseApp]] = [
     MsalTokenApp,
     MsalLogoutApp,
     MsalGenerateKeyApp,
+    MsalEncryptCacheApp,
     MsalDemoApp,
 ]

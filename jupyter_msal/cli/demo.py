@@ -73,7 +73,7 @@ def example_notebooks() -> list[Path]:
     """The example notebooks: shipped in the package (a wheel), or ``notebooks/`` of a source
     checkout (an editable install)."""
     shipped = resources.files("jupyter_msal").joinpath("notebooks")
-    folders = [Path(str(shipped)), Path(__file__).resolve().parents[1] / "notebooks"]
+    folders = [Path(str(shipped)), Path(__file__).resolve().parents[2] / "notebooks"]
     for folder in folders:
         found = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
         if found:

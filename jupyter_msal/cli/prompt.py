@@ -3,16 +3,23 @@
 ``jupyter msal login`` (and ``token`` when it must sign in) print the prompt on stderr. For a
 sign-in in the browser they open the link where a browser exists, and read lines from stdin
 meanwhile: a line holding the address the browser ended on completes the sign-in (for a
-browser that cannot reach the redirect). A device-code sign-in that moves on to the browser
-prints the new step.
+browser that cannot reach the redirect). The browser's command line never holds the sign-in
+link itself: it gets the flow's one-use local start page, or a page in a private file. A
+device-code sign-in that moves on to the browser prints the new step.
 """
 
 from __future__ import annotations
 
+import atexit
+import html
+import os
+import shutil
 import sys
+import tempfile
 import threading
 import webbrowser
 from collections.abc import Mapping
+from pathlib import Path
 from typing import IO, Any
 
 from ..client.prompt_text import render_browser_text, render_device_code_text
@@ -41,15 +48,39 @@ class _Paste:
                 self.err.flush()
 
 
-def _open_browser(url: str, err: IO[str]) -> None:
-    """Open ``url`` where this terminal has a browser (never in pipes or scripts)."""
+def _open_browser(flow: Mapping[str, Any], err: IO[str]) -> None:
+    """Open the browser on ``flow``'s sign-in where this terminal has one (never in pipes or
+    scripts).
+
+    The address goes on the browser's command line, which every local user can read: it
+    holds no secret (see :func:`_browser_address`).
+    """
     if not (err.isatty() and sys.stdin.isatty()):
         return
     try:
-        if webbrowser.open(url, new=2):
+        if webbrowser.open(_browser_address(flow), new=2):
             err.write("(Opened in your browser.)\n")
     except webbrowser.Error:
         pass
+
+
+def _browser_address(flow: Mapping[str, Any]) -> str:
+    """What the browser is opened on: the flow's one-use local start page, or else a private
+    page in a file only this user can read; either sends it on to the sign-in link (whose
+    state and PKCE challenge must stay off command lines)."""
+    if flow.get("start_url"):
+        return str(flow["start_url"])
+    folder = Path(tempfile.mkdtemp(prefix="jupyter-msal-"))  # 0700
+    atexit.register(shutil.rmtree, folder, True)
+    page = folder / "sign-in.html"
+    target = html.escape(str(flow["sign_in_url"]), quote=True)
+    descriptor = os.open(page, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(
+            f'<!DOCTYPE html><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
+            f'<meta http-equiv="refresh" content="0;url={target}"><a href="{target}">Sign in</a>'
+        )
+    return page.as_uri()
 
 
 class _TerminalPrompt:
@@ -65,7 +96,7 @@ class _TerminalPrompt:
         self.step = step
         if flow.get("sign_in_url"):
             self.err.write(render_browser_text(flow) + "\n")
-            _open_browser(str(flow["sign_in_url"]), self.err)
+            _open_browser(flow, self.err)
             if self.paste is None:
                 self.paste = _Paste(self.client, str(flow["id"]), self.stdin, self.err)
         else:

@@ -1,4 +1,6 @@
-"""The ``JupyterMsal`` settings (``settings``); config files read outside a server (``files``)."""
+"""The ``JupyterMsal`` settings (``settings``), their ``JUPYTER_MSAL_*`` variables
+(``environment``) and the checks of single values (``checks``); config files read outside a
+server (``files``)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ class _NamesTheFile:
             raise
         except Exception as err:  # a config file is code: it may raise anything
             path = self.full_filename or self.filename
-            raise ConfigError(None, f"cannot load config file {path}: {err}") from err
+            raise ConfigError(f"cannot load config file {path}: {err}") from err
 
 
 class _PyFileLoader(_NamesTheFile, PyFileConfigLoader):

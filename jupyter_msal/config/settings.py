@@ -6,9 +6,15 @@ Set them in ``jupyter_server_config.py`` (or ``jupyter_msal_config.py``)::
     c.JupyterMsal.authority = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
 
 Every setting that config does not set defaults to the environment variable
-``JUPYTER_MSAL_<NAME>`` (``JUPYTER_MSAL_CLIENT_ID``, ...): one ``@default`` handler per setting,
-which parses the variable as traitlets parses ``--JupyterMsal.<name>=...`` on a command line.
-Lists may also be comma- or space-separated; an empty variable counts as unset.
+``JUPYTER_MSAL_<NAME>`` (``JUPYTER_MSAL_CLIENT_ID``, ...): the variables are the lowest-priority
+config source (:mod:`jupyter_msal.config.environment`), read as traitlets reads
+``--JupyterMsal.<name>=...`` on a command line. Lists may also be comma- or space-separated; an
+empty variable counts as unset.
+
+A value is checked when it is assigned: by its trait's type, and by a ``@validate`` handler
+(:mod:`jupyter_msal.config.checks`) where a type says too little. An invalid value raises
+:class:`ConfigError` naming the setting (and the variable, when it came from one).
+:meth:`JupyterMsal.check` holds the rules that involve several settings.
 
 :mod:`jupyter_msal.config.files` loads config files as Jupyter does, for direct mode and
 ``jupyter msal``.
@@ -16,32 +22,18 @@ Lists may also be comma- or space-separated; an empty variable counts as unset.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from traitlets import (
-    Bool,
-    Enum,
-    Float,
-    Int,
-    List,
-    TraitError,
-    TraitType,
-    Unicode,
-    default,
-)
-from traitlets.config import Configurable
-from traitlets.config.loader import (
-    DeferredConfigList,
-    DeferredConfigString,
-)
-from traitlets.traitlets import DefaultHandler
+from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, default, validate
+from traitlets.config import Config, Configurable
+from traitlets.utils.bunch import Bunch
 
+from ..constants import ENCRYPTION_MODES
 from ..errors import ConfigError
+from . import checks
+from .environment import ENV_PREFIX, env_variable, environment_config
 
 __all__ = [
     "DEFAULT_AUTHORITY",
@@ -56,58 +48,11 @@ __all__ = [
 #: The public "developer sign-on" client that azure-identity also defaults to.
 DEFAULT_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/organizations"
-ENV_PREFIX = "JUPYTER_MSAL_"
 #: Settings whose values are never shown (status shows only whether they are set).
 SECRET_SETTINGS = ("client_secret", "cache_key")
 
-_REGION_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 #: How traitlets' own error messages name a trait ("The 'http_timeout' trait of ...").
 _TRAIT_IN_MESSAGE = re.compile(r"'(\w+)' trait")
-
-
-def env_variable(name: str) -> str:
-    """The environment variable a setting defaults to: ``JUPYTER_MSAL_<NAME>``."""
-    return ENV_PREFIX + name.upper()
-
-
-def _default_cache_path() -> str:
-    from jupyter_core.paths import jupyter_data_dir
-
-    return str(Path(jupyter_data_dir()) / "msal" / "token_cache.bin")
-
-
-#: Built-in defaults that are computed rather than written on the trait.
-_COMPUTED_DEFAULTS = {"cache_path": _default_cache_path}
-
-
-def _from_string(raw: str, trait: TraitType[Any, Any]) -> Any:
-    """``raw`` read as traitlets reads a command-line value for ``trait``.
-
-    A list is a JSON array, or items separated by commas or white space, each read as one
-    ``--JupyterMsal.<name> <item>``. What cannot be read comes back as it is, so that
-    validating it raises traitlets' own error.
-    """
-    if not isinstance(trait, List):
-        return DeferredConfigString(raw).get_value(trait)
-    try:
-        items = json.loads(raw) if raw.startswith("[") else re.split(r"[,\s]+", raw)
-    except ValueError:
-        return raw
-    return DeferredConfigList(item for item in items if item != "").get_value(trait)
-
-
-def _environment_default(name: str) -> DefaultHandler:
-    """The ``@default`` handler of setting ``name``: its variable when set, else the built-in."""
-
-    @default(name)
-    def from_environment(self: JupyterMsal) -> Any:
-        raw = os.environ.get(env_variable(name), "").strip()
-        trait = self.traits()[name]
-        if not raw:
-            return _COMPUTED_DEFAULTS.get(name, trait.default)()
-        return _from_string(raw, trait)
-
-    return from_environment
 
 
 class JupyterMsal(Configurable):
@@ -218,9 +163,13 @@ class JupyterMsal(Configurable):
     allowed_scopes = List(
         Unicode(),
         default_value=[],
-        help="Admin policy: shell-style patterns (fnmatch) that every requested scope must "
-        "match, e.g. ['https://storage.azure.com/*', 'User.Read']. Empty allows every scope. "
-        "OpenID scopes (openid, profile, offline_access, email) are always allowed.",
+        help="Admin policy: patterns that every requested scope must match, e.g. "
+        "['https://storage.azure.com/*', 'https://*.vault.azure.net/.default', 'User.Read']. "
+        "A URL pattern is matched part by part: the host label by label ('*' never crosses a "
+        "'.'), the path with '*' across segments, and a scope with a '.' or '..' segment or any "
+        "percent-encoding is refused; a bare pattern matches bare scopes; '*' alone allows "
+        "everything. Empty allows every scope. OpenID scopes (openid, profile, offline_access, "
+        "email) are always allowed. See docs/security.md.",
     ).tag(config=True)
 
     cache_path = Unicode(
@@ -230,7 +179,7 @@ class JupyterMsal(Configurable):
     ).tag(config=True)
 
     cache_encryption = Enum(
-        ["auto", "required", "none"],
+        list(ENCRYPTION_MODES),
         default_value="auto",
         help="Encryption of the token cache: 'auto' uses `cache_key` when set, else the OS "
         "keyring when usable, else plaintext with a warning in status and logs; 'required' "
@@ -315,79 +264,70 @@ class JupyterMsal(Configurable):
         "503), while tokens just obtained are kept in memory and saved once the lock is free.",
     ).tag(config=True)
 
-    # Every setting defaults to its JUPYTER_MSAL_<NAME> variable: one @default handler per
-    # setting is added to this class body, so traitlets consults the variable exactly when config
-    # and keyword arguments leave the setting unset, and validates what it returns.
-    # (Settings go above this loop.)
-    for _name, _value in list(vars().items()):
-        if isinstance(_value, TraitType) and _value.metadata.get("config"):
-            vars()[f"_{_name}_environment_default"] = _environment_default(_name)
-    del _name, _value
+    @default("cache_path")
+    def _default_cache_path(self) -> str:
+        from jupyter_core.paths import jupyter_data_dir
+
+        return str(Path(jupyter_data_dir()) / "msal" / "token_cache.bin")
+
+    @validate("client_id")
+    def _valid_client_id(self, proposal: Bunch) -> str:
+        return checks.not_blank(proposal.trait.name, proposal.value)
+
+    @validate("authority", "oidc_authority")
+    def _valid_authority(self, proposal: Bunch) -> str | None:
+        return checks.authority_url(proposal.trait.name, proposal.value)
+
+    @validate("azure_region")
+    def _valid_region(self, proposal: Bunch) -> str | None:
+        return checks.region_name(proposal.trait.name, proposal.value)
+
+    @validate("ca_bundle", "client_certificate_path")
+    def _valid_file(self, proposal: Bunch) -> str | None:
+        return checks.readable_file(proposal.trait.name, proposal.value)
+
+    @validate("redirect_uri", "hub_service_url")
+    def _valid_url(self, proposal: Bunch) -> str | None:
+        return checks.http_url(proposal.trait.name, proposal.value)
+
+    @validate("allowed_scopes")
+    def _valid_patterns(self, proposal: Bunch) -> list[str]:
+        return checks.patterns(proposal.trait.name, proposal.value)
 
     def __init__(self, **kwargs: Any) -> None:
         """Settings from ``config`` (or ``parent``'s), keyword arguments and the environment.
 
+        Keyword arguments win over config, config over the ``JUPYTER_MSAL_*`` variables.
         Raises :class:`ConfigError` naming the setting when a value is invalid.
         """
+        parent = kwargs.get("parent")
+        config = kwargs.pop("config", None)
+        if config is None:
+            config = parent.config if parent is not None else Config()
+        merged = environment_config(JupyterMsal, skip=kwargs)
+        from_environment = dict(merged.JupyterMsal)
+        merged.merge(config)
+        section = merged.JupyterMsal
+        # The variables whose values survived the merge: an invalid one is named in the error.
+        named = {n for n, v in from_environment.items() if n in section and section[n] is v}
         try:
-            super().__init__(**kwargs)
-        except TraitError as err:
-            raise config_error(err) from err
-        # Settle every setting now, so that an invalid variable fails here, not at first use.
-        # Configured values are valid by now: only a value from the environment can fail.
-        for name in self.trait_names(config=True):
-            try:
-                getattr(self, name)
-            except TraitError as err:
-                raise ConfigError(
-                    name, f"environment variable {env_variable(name)} is invalid: {err}"
-                ) from err
+            super().__init__(config=merged, **kwargs)
+        except (TraitError, ConfigError) as err:
+            raise _naming_the_variable(config_error(err), named) from err
 
     def check(self) -> None:
-        """Check values that need more than their type; :class:`ConfigError` names the setting."""
-        if not self.client_id.strip():
-            raise ConfigError("client_id", "must not be empty")
-        for name in ("authority", "oidc_authority"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            parts = urlsplit(value)
-            if parts.scheme != "https" or not parts.hostname or not parts.path.strip("/"):
-                raise ConfigError(
-                    name,
-                    f"{value!r} is not an https://<host>/<tenant> URL "
-                    "(e.g. https://login.microsoftonline.com/organizations)",
-                )
-        region = self.azure_region
-        if region is not None and region != "auto" and not _REGION_RE.fullmatch(region):
-            raise ConfigError(
-                "azure_region", f"{region!r} is not an Azure region name like 'westus2' or 'auto'"
-            )
-        for name in ("ca_bundle", "client_certificate_path"):
-            path = getattr(self, name)
-            if path:
-                _check_readable_file(name, path)
+        """Check the rules that involve several settings (each value is valid on its own by
+        now); :class:`ConfigError` names the setting to change."""
         if self.client_secret and self.client_certificate_path:
-            raise ConfigError(
+            raise ConfigError.about(
                 "client_secret", "set either client_secret or client_certificate_path, not both"
             )
         if self.broker == "never" and self.sign_in_method == "broker":
-            raise ConfigError("sign_in_method", "is 'broker' but JupyterMsal.broker is 'never'")
-        redirect = self.redirect_uri
-        if redirect is not None:
-            parts = urlsplit(redirect)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConfigError("redirect_uri", f"{redirect!r} is not an http(s) URL")
-        hub = self.hub_service_url
-        if hub is not None:
-            parts = urlsplit(hub)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConfigError("hub_service_url", f"{hub!r} is not an http(s) URL")
+            raise ConfigError.about(
+                "sign_in_method", "is 'broker' but JupyterMsal.broker is 'never'"
+            )
         if self.cache_encryption == "none" and self.cache_key:
-            raise ConfigError("cache_encryption", "is 'none' but a cache_key is set")
-        bad = [p for p in self.allowed_scopes if not p.strip()]
-        if bad:
-            raise ConfigError("allowed_scopes", "contains an empty pattern")
+            raise ConfigError.about("cache_encryption", "is 'none' but a cache_key is set")
 
     @property
     def service_principal(self) -> bool:
@@ -406,33 +346,22 @@ class JupyterMsal(Configurable):
         return out
 
 
-def _check_readable_file(setting: str, path: str) -> None:
-    """:class:`ConfigError` naming ``setting`` unless ``path`` is a file this process can read.
-
-    The file is opened: ``os.access`` says yes to root whatever the permissions. ``stat``
-    comes first, as ``Path.is_file`` (which raises ``PermissionError`` for a file in a folder
-    this user cannot enter, or in newer Pythons answers False) cannot tell the cases apart.
-    """
-    try:
-        os.stat(path)
-        if not Path(path).is_file():
-            raise ConfigError(setting, f"{path!r} is not a file")
-        with open(path, "rb"):
-            pass
-    except (FileNotFoundError, NotADirectoryError) as err:
-        raise ConfigError(setting, f"file {path!r} does not exist") from err
-    except OSError as err:
-        if isinstance(err, PermissionError):
-            why = "permission denied (the file, or a folder above it, is not readable by this user)"
-        else:
-            why = err.strerror or str(err)
-        raise ConfigError(setting, f"cannot read {path}: {why}") from err
-
-
-def config_error(err: TraitError) -> ConfigError:
+def config_error(err: TraitError | ConfigError) -> ConfigError:
     """A traitlets validation error as a :class:`ConfigError` naming its setting."""
+    if isinstance(err, ConfigError):
+        return err
     settings = JupyterMsal.class_trait_names(config=True)
     named = [n for n in _TRAIT_IN_MESSAGE.findall(str(err)) if n in settings]
     if named:
-        return ConfigError(named[0], str(err))
-    return ConfigError(None, f"invalid JupyterMsal configuration: {err}")
+        return ConfigError.about(named[0], str(err))
+    return ConfigError(f"invalid JupyterMsal configuration: {err}")
+
+
+def _naming_the_variable(err: ConfigError, variables: set[str]) -> ConfigError:
+    """``err``, saying which environment variable held the value when one of ``variables`` did."""
+    if err.setting not in variables:
+        return err
+    problem = err.message.removeprefix(f"JupyterMsal.{err.setting}: ")
+    return ConfigError.about(
+        err.setting, f"environment variable {env_variable(err.setting)} is invalid: {problem}"
+    )

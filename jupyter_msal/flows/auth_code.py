@@ -4,8 +4,9 @@ The server drives msal's two calls itself: ``initiate_auth_code_flow`` makes the
 (the flow's ``sign_in_url``), and ``acquire_token_by_auth_code_flow`` redeems the answer. The
 answer arrives in one of three ways, all state-checked and good for one use:
 
-* a loopback listener opened for this flow only (``http://localhost:<port>/`` on 127.0.0.1),
-  closed when the flow ends;
+* a loopback listener opened for this flow only (``http://localhost:<port>/`` on 127.0.0.1
+  and ::1), closed when the flow ends; a browser on this machine is sent there through its
+  one-use start page (the flow's ``start_url``), so no command line holds the link;
 * the Jupyter server's own redirect page, when ``redirect_uri`` is configured;
 * the address the browser ended on, pasted by the user (:meth:`AuthCodeSignIn.complete`).
 
@@ -158,6 +159,11 @@ class AuthCodeSignIn:
             del self.receivers[:-16]
         prompt = flow.prompt
         prompt.sign_in_url = str(auth["auth_uri"])
+        prompt.start_url = (
+            receiver.start_page(prompt.sign_in_url, lambda: self._link_reused(flow))
+            if receiver is not None
+            else None
+        )
         prompt.user_code = prompt.verification_uri = None
         prompt.expires_on = time.time() + self.lifetime
         prompt.message = f"Open the sign-in page and sign in. {_PASTE_HINT}"
@@ -230,6 +236,16 @@ class AuthCodeSignIn:
             return 500, result_page("Sign-in failed", "See the Jupyter server's log.")
         who = flow.account.username if flow.account else "you"
         return 200, result_page("Signed in", f"Signed in as {who}, you can close this tab.")
+
+    def _link_reused(self, flow: SignInFlow) -> None:
+        """The start page was opened twice: someone else may hold the sign-in link."""
+        self.context.log.warning("jupyter-msal: sign-in %s: its start page was reused", flow.id)
+        flow.fail(
+            SignInFailed(
+                "The sign-in link was opened twice, so another program may have used it: "
+                "start a new sign-in."
+            )
+        )
 
     def _expire(self, flow: SignInFlow) -> None:
         flow.fail(SignInExpired("The sign-in link expired before it was used: sign in again."))

@@ -38,6 +38,9 @@ class SignInPrompt:
     verification_uri: str | None = None
     #: The address to open in a browser to sign in (authorization-code flow).
     sign_in_url: str | None = None
+    #: A one-use local page that redirects to ``sign_in_url``, for a browser on the machine
+    #: of the sign-in's loopback listener: a command line that opens it shows no secret.
+    start_url: str | None = None
     message: str | None = None
     expires_on: float | None = None
 
@@ -180,6 +183,7 @@ class SignInFlow:
             "user_code": prompt.user_code,
             "verification_uri": prompt.verification_uri,
             "sign_in_url": prompt.sign_in_url,
+            "start_url": prompt.start_url,
             "message": prompt.message,
             "expires_on": int(prompt.expires_on) if prompt.expires_on else None,
             "created_on": int(self.created_on),

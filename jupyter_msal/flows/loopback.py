@@ -1,22 +1,24 @@
 """A loopback HTTP listener that receives one sign-in's redirect from the browser.
 
-It binds ``127.0.0.1`` on a free port, answers ``GET /?code=...&state=...`` with the page its
-owner returns, and is closed by its owner when the sign-in ends. It never logs a request (the
-query holds the authorization code and the state).
+It holds every address of ``localhost`` on a free port (``127.0.0.1`` and ``::1``), answers
+``GET /?code=...&state=...`` with the page its owner returns, serves a one-use start page that
+sends a local browser on to the sign-in link, and is closed by its owner when the sign-in
+ends. It never logs a request (the query holds the authorization code and the state).
 """
 
 from __future__ import annotations
 
+import hmac
 import html
+import secrets
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from dataclasses import dataclass
+
+from .loopback_bind import bind_localhost
+from .loopback_server import Answer, BoundedHttpServer
 
 __all__ = ["LoopbackReceiver", "result_page"]
-
-#: Seconds a browser connection may stay silent before the listener drops it.
-_CONNECTION_TIMEOUT = 15
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -34,103 +36,98 @@ def result_page(title: str, message: str) -> str:
 RedirectHandler = Callable[[str], tuple[int, str]]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    timeout = _CONNECTION_TIMEOUT
-    server_version = "jupyter-msal"
-    sys_version = ""
+@dataclass
+class _StartPage:
+    """A one-use page that sends the browser on to ``target`` (the sign-in link)."""
 
-    def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] != "/":
-            self._answer(404, result_page("Not found", "Nothing here."))
-            return
-        status, body = self.server.on_redirect(self.path)
-        self._answer(status, body)
-
-    def _answer(self, status: int, body: str) -> None:
-        data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Nothing: the request line carries the authorization code and the state."""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = False
-
-    def __init__(self, on_redirect: RedirectHandler) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.on_redirect = on_redirect
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A browser that went away mid-answer is not worth a traceback."""
+    path: str
+    target: str
+    on_reuse: Callable[[], None]
+    used: bool = False
 
 
 class LoopbackReceiver:
-    """One listener on ``127.0.0.1`` for one sign-in; :meth:`close` ends it (idempotent).
+    """One listener on every address of ``localhost`` for one sign-in; :meth:`close` ends it.
 
     ``on_redirect`` gets the path and query of each ``GET /`` and returns the status and
-    HTML page to answer with; it runs in a thread of the listener's own.
+    HTML page to answer with; it runs in a thread of the listener's own. The listener holds
+    ``127.0.0.1`` and ``::1`` (see :mod:`.loopback_bind`) and bounds its connections and
+    threads (see :mod:`.loopback_server`).
     """
 
     def __init__(self, on_redirect: RedirectHandler) -> None:
-        self._server = _Server(on_redirect)
-        self._closed = threading.Event()
-        self._closing = False
+        self._on_redirect = on_redirect
+        self._start: _StartPage | None = None
         self._lock = threading.Lock()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"jupyter-msal-redirect-{self.port}",
-            daemon=True,
+        sockets = bind_localhost()
+        self._addresses = [sock.getsockname()[:2] for sock in sockets]
+        self._server = BoundedHttpServer(
+            sockets, self._route, name=f"jupyter-msal-redirect-{self.port}"
         )
-        self._thread.start()
 
     @property
     def port(self) -> int:
-        """The port the listener is bound to."""
-        return int(self._server.server_address[1])
+        """The port the listener is bound to (on every address)."""
+        return int(self._addresses[0][1])
 
     @property
     def address(self) -> tuple[str, int]:
-        """``(host, port)`` of the listening socket."""
-        host, port = self._server.server_address[:2]
+        """``(host, port)`` of the IPv4 listening socket."""
+        host, port = self._addresses[0]
         return str(host), int(port)
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """``(host, port)`` of every listening socket: ``127.0.0.1``, ``::1`` where it exists."""
+        return [(str(host), int(port)) for host, port in self._addresses]
 
     @property
     def redirect_uri(self) -> str:
         """``http://localhost:<port>/``, the redirect every public client accepts."""
         return f"http://localhost:{self.port}/"
 
+    def start_page(self, target: str, on_reuse: Callable[[], None]) -> str:
+        """The address of a one-use page of this listener that redirects to ``target``.
+
+        Its path is unguessable; a second visit answers 410 and calls ``on_reuse`` (someone
+        else may have followed the link first). Hand it to a browser on this machine instead
+        of ``target``, so that no command line shows ``target``.
+        """
+        page = _StartPage(f"/start/{secrets.token_urlsafe(24)}", target, on_reuse)
+        with self._lock:
+            self._start = page
+        return f"http://localhost:{self.port}{page.path}"
+
     @property
     def closed(self) -> bool:
-        """True once the listening socket is closed."""
-        return self._closed.is_set()
+        """True once the listening sockets are closed."""
+        return self._server.stopped
 
     def wait_closed(self, timeout: float | None = None) -> bool:
-        """Block until the socket is closed (or ``timeout``); True when it is."""
-        return self._closed.wait(timeout)
+        """Block until the sockets are closed and no answer is being written; True when so."""
+        return self._server.wait_idle(timeout)
 
     def close(self) -> None:
-        """Stop listening; from any thread, including a request of this listener's own."""
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-        if threading.current_thread() is self._thread:
-            threading.Thread(target=self._shutdown, daemon=True).start()
-        else:
-            self._shutdown()
+        """Stop listening; from any thread, including a request of this listener's own
+        (whose answer is still written). Idempotent."""
+        self._server.close()
 
-    def _shutdown(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._closed.set()
+    def _route(self, method: str, target: str) -> Answer:
+        path = target.split("?", 1)[0]
+        if path == "/":
+            status, body = self._on_redirect(target)
+            return Answer(status, body)
+        page = self._start
+        if page is None or not _same(page.path, path):
+            return Answer(404, result_page("Not found", "Nothing here."))
+        with self._lock:
+            first, page.used = not page.used, True
+        if first:
+            return Answer(302, "", (("Location", page.target),))
+        page.on_reuse()
+        return Answer(410, result_page("Link used", "This sign-in link was already used."))
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison of two paths."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))

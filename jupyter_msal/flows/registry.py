@@ -63,6 +63,8 @@ class SignInRegistry:
         self._max_pending = max_pending
         self._log = log
         self._flows: dict[str, SignInFlow] = {}
+        #: Flows that hold a slot of ``max_pending`` while their strategy starts them.
+        self._starting = 0
         self.auto_methods = set(self.strategies if auto_methods is None else auto_methods)
         self._lock = threading.Lock()
         self.events = events
@@ -134,23 +136,37 @@ class SignInRegistry:
             raise BadRequest("Service principal mode: nobody signs in, tokens are app-only.")
         chosen, fallback_reason = self.choose(method)
         resolved = self._resolve_scopes(scopes) if scopes else ()
-        self._forget_finished()
-        with self._lock:
-            pending = sum(1 for f in self._flows.values() if f.state is FlowState.PENDING)
-            if pending >= self._max_pending:
-                raise TooManySignIns(
-                    f"{pending} sign-ins are already waiting: finish or cancel one first."
-                )
         if claims is not None:
             check_claims(claims)
+        self._forget_finished()
+        self._reserve()
         flow = SignInFlow(chosen, resolved, fallback_reason, claims)
-        self._arm_fallback(flow)
-        self.strategies[chosen].start(flow)
+        try:
+            self._arm_fallback(flow)
+            self.strategies[chosen].start(flow)
+        except BaseException:
+            with self._lock:
+                self._starting -= 1
+            raise
         with self._lock:
+            self._starting -= 1
             self._flows[flow.id] = flow
         watch_sign_in(self.events, flow)
         self._log.info("jupyter-msal: sign-in %s started (%s)", flow.id, chosen.value)
         return flow
+
+    def _reserve(self) -> None:
+        """Take one of the ``max_pending`` slots before a flow starts (starting the flow may wait
+        on the identity provider), or raise :class:`TooManySignIns`; the caller gives it back."""
+        with self._lock:
+            pending = self._starting + sum(
+                1 for f in self._flows.values() if f.state is FlowState.PENDING
+            )
+            if pending >= self._max_pending:
+                raise TooManySignIns(
+                    f"{pending} sign-ins are already waiting: finish or cancel one first."
+                )
+            self._starting += 1
 
     def _arm_fallback(self, flow: SignInFlow) -> None:
         """What ``flow`` continues with when its method fails in a way another one avoids."""

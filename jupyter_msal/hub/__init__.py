@@ -23,6 +23,8 @@ This module imports nothing heavy: it runs inside ``jupyterhub_config.py``.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import sys
 import warnings
@@ -42,6 +44,8 @@ SERVICE_SCOPES = ("read:users", "admin:auth_state", "admin:users")
 _SERVER_TOKEN_SCOPES = ("users:activity!user", "access:servers!server")
 #: Where the hub app's registration may be configured, most specific first.
 _AUTHENTICATOR_SECTIONS = ("AzureAdOAuthenticator", "GenericOAuthenticator", "OAuthenticator")
+#: Variables of the service's environment that :func:`enable` never logs.
+_SECRET_VARIABLES = frozenset({"JUPYTER_MSAL_CLIENT_SECRET", "JUPYTER_MSAL_CACHE_KEY"})
 
 
 def _configured(section: Any, key: str) -> Any:
@@ -82,8 +86,6 @@ def _env_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        import json
-
         return json.dumps(list(value))
     return str(value)
 
@@ -141,6 +143,86 @@ def _service_environment(c: Any, settings: Mapping[str, Any]) -> dict[str, str]:
     return env
 
 
+def _service_entry(
+    c: Any, name: str, url: str, bind_url: str | None, settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The ``c.JupyterHub.services`` entry that runs the service."""
+    environment = _service_environment(c, settings)
+    if bind_url:
+        environment["JUPYTER_MSAL_HUB_BIND_URL"] = bind_url
+    return {
+        "name": name,
+        "url": url,
+        "command": [sys.executable, "-m", "jupyter_msal.hub"],
+        "environment": environment,
+        "display": False,
+    }
+
+
+def _add_roles(hub: Any, name: str, access: str) -> tuple[dict[str, Any], list[str]]:
+    """Add the service's role, and ``access`` to the ``user`` role: (the service's role, the
+    user role's scopes as JupyterHub will load them)."""
+    role = {
+        "name": f"{name}-service",
+        "description": "jupyter-msal: read users' hub logins, store rotated refresh tokens",
+        "scopes": list(SERVICE_SCOPES),
+        "services": [name],
+    }
+    default_user_role = {"name": "user", "scopes": ["self", access]}
+    roles = _configured(hub, "load_roles")
+    if not isinstance(roles, list):
+        hub.load_roles.extend([role, default_user_role])
+        return role, list(default_user_role["scopes"])
+    user_role = next((r for r in roles if r.get("name") == "user"), None)
+    if user_role is None:
+        roles.extend([role, default_user_role])
+        return role, list(default_user_role["scopes"])
+    user_role.setdefault("scopes", ["self"]).append(access)
+    roles.append(role)
+    return role, list(user_role["scopes"])
+
+
+def _add_server_token_scope(c: Any, access: str) -> list[str]:
+    """Let user servers' own API tokens call the service; the scopes they get now."""
+    scopes = _configured(c.Spawner, "server_token_scopes")
+    if isinstance(scopes, list):
+        scopes.extend([access] if access not in scopes else [])
+        return list(scopes)
+    # unset means the `server` role: its scopes, and ours
+    c.Spawner.server_token_scopes = [*_SERVER_TOKEN_SCOPES, access]
+    return list(c.Spawner.server_token_scopes)
+
+
+def _as_helm_values(
+    service: dict[str, Any],
+    role: dict[str, Any],
+    user_scopes: list[str],
+    server_token_scopes: list[str],
+    user_environment: dict[str, str],
+) -> dict[str, Any]:
+    """What :func:`enable` added, in the shape of a Zero to JupyterHub ``values.yaml``."""
+    return {
+        "hub": {
+            "services": {service["name"]: {k: v for k, v in service.items() if k != "name"}},
+            "loadRoles": {
+                role["name"]: {k: v for k, v in role.items() if k != "name"},
+                "user": {"scopes": user_scopes},
+            },
+            "config": {"Spawner": {"server_token_scopes": server_token_scopes}},
+        },
+        "singleuser": {"extraEnv": dict(user_environment)},
+    }
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with the secrets among its environment variables replaced (for logs)."""
+    if isinstance(value, dict):
+        return {
+            k: "<redacted>" if k in _SECRET_VARIABLES else _redacted(v) for k, v in value.items()
+        }
+    return value
+
+
 def enable(
     c: Any,
     *,
@@ -151,7 +233,7 @@ def enable(
     user_url: str | None = None,
     settings: Mapping[str, Any] | None = None,
     name: str = SERVICE_NAME,
-) -> None:
+) -> dict[str, Any]:
     """Run the jupyter-msal service in this hub and connect every user server to it.
 
     Call it at the end of ``jupyterhub_config.py``, after the Entra ID login is configured.
@@ -174,53 +256,43 @@ def enable(
             ``client_id``, ``client_secret`` and ``authority`` default to the
             authenticator's.
         name: the service's name in JupyterHub.
+
+    Returns:
+        What it added, as a Zero to JupyterHub ``values.yaml`` holds it (``hub.services``,
+        ``hub.loadRoles``, ``hub.config.Spawner.server_token_scopes``,
+        ``singleuser.extraEnv``); also logged at debug level (``jupyter_msal.hub``), secrets
+        redacted. The service's environment holds the hub app's client secret.
     """
     hub = c.JupyterHub
     base_url = _configured(hub, "base_url") or "/"
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     prefix = f"{base_url}services/{name}/"
     service_url = (url or f"http://127.0.0.1:{port}").rstrip("/")
-    environment = _service_environment(c, settings or {})
-    if bind_url:
-        environment["JUPYTER_MSAL_HUB_BIND_URL"] = bind_url
+    service = _service_entry(c, name, service_url, bind_url, settings or {})
     if _configured(c.Authenticator, "enable_auth_state") is not True:
         warnings.warn(
             "jupyter_msal.hub.enable: set c.Authenticator.enable_auth_state = True, or users "
             "sign in again on their servers (the hub login's refresh token is not kept).",
             stacklevel=2,
         )
-    service = {
-        "name": name,
-        "url": service_url,
-        "command": [sys.executable, "-m", "jupyter_msal.hub"],
-        "environment": environment,
-        "display": False,
-    }
     _extend(hub, "services", [service])
-    role = {
-        "name": f"{name}-service",
-        "description": "jupyter-msal: read users' hub logins, store rotated refresh tokens",
-        "scopes": list(SERVICE_SCOPES),
-        "services": [name],
-    }
     access = f"access:services!service={name}"
-    roles = _configured(hub, "load_roles")
-    if isinstance(roles, list):
-        user_role = next((r for r in roles if r.get("name") == "user"), None)
-        if user_role is not None:
-            user_role.setdefault("scopes", ["self"]).append(access)
-            roles.append(role)
-        else:
-            roles.extend([role, {"name": "user", "scopes": ["self", access]}])
-    else:
-        hub.load_roles.extend([role, {"name": "user", "scopes": ["self", access]}])
-    scopes = _configured(c.Spawner, "server_token_scopes")
-    if isinstance(scopes, list):
-        scopes.extend([access] if access not in scopes else [])
-    else:  # unset means the `server` role: its scopes, and ours
-        c.Spawner.server_token_scopes = [*_SERVER_TOKEN_SCOPES, access]
+    role, user_scopes = _add_roles(hub, name, access)
+    server_token_scopes = _add_server_token_scope(c, access)
     to_users = {_env_name("hub_service_url"): user_url or f"{service_url}{prefix}"}
     public = public_url or _configured(hub, "public_url")
     if public:
         to_users[_env_name("redirect_uri")] = f"{_origin(public)}{prefix}redirect"
     _spawner_environment(c, to_users)
+    return _report(_as_helm_values(service, role, user_scopes, server_token_scopes, to_users))
+
+
+def _report(added: dict[str, Any]) -> dict[str, Any]:
+    """Log ``added`` at debug level (secrets redacted); returns it."""
+    log = logging.getLogger("jupyter_msal.hub")
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "jupyter_msal.hub.enable added (as Zero to JupyterHub values): %s",
+            json.dumps(_redacted(added), indent=2),
+        )
+    return added

@@ -23,19 +23,21 @@ async def _serve() -> None:
     from jupyterhub.services.auth import HubAuth
 
     from ..config.settings import JupyterMsal
+    from ..identity.workers import Workers
     from ..redact import install_redaction
-    from .hub_api import HubApi
+    from .hub_api import HubApi, HubApiFromThreads
     from .states import StateRoutes
     from .tokens import HubTokens
     from .web import make_app
 
     install_redaction()
     log = logging.getLogger("jupyter_msal.hub")
-    settings = JupyterMsal()
-    tokens = HubTokens(settings, HubApi.from_environment(), log=log)
+    loop = asyncio.get_running_loop()
+    tokens = HubTokens(JupyterMsal(), HubApiFromThreads(HubApi.from_environment(), loop), log=log)
+    workers = Workers()
     states = StateRoutes(os.environ.get("JUPYTERHUB_BASE_URL", "/"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/jupyter-msal/")
-    app = make_app(tokens, states, HubAuth(), prefix)
+    app = make_app(tokens, states, HubAuth(), prefix, workers)
     where = urlsplit(
         os.environ.get("JUPYTER_MSAL_HUB_BIND_URL")
         or os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
@@ -50,11 +52,11 @@ async def _serve() -> None:
         tokens.authority,
     )
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     server.stop()
+    workers.close()
     tokens.close()
 
 

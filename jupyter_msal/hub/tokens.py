@@ -6,9 +6,11 @@ with the hub app's own credential (a confidential client: the secret stays in th
 tokens live in one in-memory msal cache shared by every user, each user's entries under their
 own ``home_account_id``; access tokens are reused until they are due for refresh and each
 user's refreshes run one at a time. When the identity provider rotates a refresh token, the
-new one is written back into ``auth_state``, so a restarted hub carries on from it.
+new one is written back into ``auth_state``, so a restarted hub carries on from it (for a hub
+admin, whom the service may not change, it stays in memory).
 
-Blocking: the web layer calls it from worker threads. No tornado here.
+Blocking (msal is): the web layer calls it from worker threads, and its JupyterHub API
+calls go back to the event loop (:class:`~.hub_api.HubApiFromThreads`). No tornado here.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config.settings import JupyterMsal
-from ..errors import ConfigError, SignInRequired
+from ..errors import ConfigError, HubApiError, SignInRequired
 from ..identity.msal_app import MsalApp
 from ..identity.single_flight import SingleFlight
 from ..identity.transport import GuardedSession
 from ..models import AccessToken, Account, SignInMethod, decode_jwt_claims
 from ..scopes import resolve_scopes
-from .hub_api import HubApi
+from .hub_api import HubApiFromThreads
 
 __all__ = ["HubTokens", "account_from_auth_state"]
 
@@ -91,7 +93,7 @@ class HubTokens:
     def __init__(
         self,
         settings: JupyterMsal,
-        hub: HubApi,
+        hub: HubApiFromThreads,
         *,
         log: logging.Logger | None = None,
         http: GuardedSession | None = None,
@@ -100,7 +102,7 @@ class HubTokens:
 
         settings.check()
         if not settings.client_secret and not settings.client_certificate_path:
-            raise ConfigError(
+            raise ConfigError.about(
                 "client_secret",
                 "the hub service needs the hub app's credential (JUPYTER_MSAL_CLIENT_SECRET)",
             )
@@ -273,8 +275,18 @@ class HubTokens:
         response = state.get("token_response")
         if isinstance(response, Mapping):  # OAuthenticator rebuilds auth_state from this
             state["token_response"] = {**response, "refresh_token": current}
-        self.hub.save_auth_state(user, state)
         login.refresh_token = current
+        try:
+            self.hub.save_auth_state(user, state)
+        except HubApiError as err:
+            # JupyterHub refused (only admins may change a hub admin) or did not answer: the
+            # rotated token stays in memory; a restarted service redeems auth_state's again
+            self.log.warning(
+                "jupyter-msal hub: the rotated refresh token of %s is kept in memory only: %s",
+                user,
+                err,
+            )
+            return
         self.log.info("jupyter-msal hub: stored the rotated refresh token of %s", user)
 
     def _cached_refresh_token(self, login: _Login) -> str | None:

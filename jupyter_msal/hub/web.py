@@ -8,160 +8,144 @@
 * ``GET redirect?code=...&state=...``: the hub's one redirect URI; sends the browser on to
   the server that registered ``state`` (once).
 
-The ``api/`` calls need a JupyterHub token of a *user* (a user server's
+The ``api/`` calls are authenticated by JupyterHub's own ``HubAuthenticated`` mixin
+(:mod:`jupyterhub.services.auth`): they need a JupyterHub token of a *user* (a user server's
 ``JUPYTERHUB_API_TOKEN``, or the user's own API token) that may access this service
-(``access:services!service=<name>``); each user only ever gets their own login's tokens.
+(``access:services!service=<name>``, the ``HubAuth.access_scopes`` JupyterHub gives the
+service); tokens of services, the service's own included, are refused. Each user only ever
+gets their own login's tokens. Bodies and errors follow the server extension's rules
+(:class:`~jupyter_msal.server.json_api.JsonApiMixin`): every failure is a JSON answer, never
+a login redirect. The token logic runs in worker threads (msal blocks), through
+:class:`~jupyter_msal.identity.workers.Workers`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from jupyterhub.services.auth import HubAuth, HubAuthenticated
 from tornado import web
-from tornado.ioloop import IOLoop
 
-from ..errors import BadRequest, Forbidden, JupyterMsalError, Unauthenticated
-from ..server.errors import error_body, error_headers
+from ..errors import BadRequest, Forbidden, Unauthenticated
+from ..identity.workers import Workers
+from ..scopes import check_claims
+from ..server.json_api import JsonApiMixin
 from .states import StateRoutes
 from .tokens import HubTokens
 
 __all__ = ["make_app"]
 
-_MAX_BODY = 64 * 1024
+_LOG = logging.getLogger("jupyter_msal.hub")
 
 
-class _ServiceHandler(web.RequestHandler):
-    """Common parts: JSON errors, the caller's hub identity, work off the event loop."""
+class _ApiHandler(JsonApiMixin, HubAuthenticated, web.RequestHandler):
+    """JSON in and out; the caller is a hub user allowed to use this service."""
+
+    log = _LOG
 
     def initialize(  # type: ignore[override]
-        self, tokens: HubTokens, states: StateRoutes, auth: Any, pool: ThreadPoolExecutor
+        self, tokens: HubTokens, states: StateRoutes, hub_auth: HubAuth, workers: Workers
     ) -> None:
+        """Route kwargs: the token logic, the state routes, JupyterHub's auth, the threads."""
         self.tokens = tokens
         self.states = states
-        self.auth = auth
-        self.pool = pool
+        self.hub_auth = hub_auth
+        self.workers = workers
 
     def set_default_headers(self) -> None:
+        """No answer of this API may be cached."""
         self.set_header("Cache-Control", "no-store")
 
     def check_xsrf_cookie(self) -> None:
-        """API calls authenticate with a token header, never a cookie: nothing to check."""
+        """Callers authenticate with a token header, never a cookie: nothing to check."""
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        err = kwargs.get("exc_info", (None, None))[1]
-        status, body = error_body(err if err is not None else web.HTTPError(status_code))
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+    def get_current_user(self) -> Any:
+        """None here: :meth:`prepare` asks JupyterHub without blocking the event loop."""
+        return None
 
-    def fail(self, err: BaseException) -> None:
-        """Answer ``err`` as JSON (its status, ``Retry-After`` where it applies)."""
-        if isinstance(err, Unauthenticated):
-            status, body = 401, err.to_dict()
-        else:
-            status, body = error_body(err)
-        if status >= 500 and not isinstance(err, JupyterMsalError):
-            logging.getLogger("jupyter_msal.hub").error("request failed", exc_info=err)
-        for name, value in error_headers(err).items():
-            self.set_header(name, value)
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
-
-    async def caller(self) -> str:
-        """The hub user the request's token belongs to (401/403 otherwise)."""
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() not in ("token", "bearer") or not token.strip():
-            raise Unauthenticated(
-                "Send a JupyterHub API token: Authorization: token <JUPYTERHUB_API_TOKEN>."
-            )
-        model = await self.auth.user_for_token(token.strip(), sync=False)
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Identify the caller with JupyterHub (401/403 JSON when it may not call)."""
+        model = await self.hub_auth.get_user(self, sync=False)
         if not model:
-            raise Unauthenticated("JupyterHub does not know this token.")
+            raise self._unauthenticated()
+        self.current_user = self.check_hub_user(model)
+
+    def _unauthenticated(self) -> Unauthenticated:
+        if self.hub_auth.get_token(self, in_cookie=False):
+            return Unauthenticated("JupyterHub does not know this token.")
+        return Unauthenticated(
+            "Send a JupyterHub API token: Authorization: token <JUPYTERHUB_API_TOKEN>."
+        )
+
+    def check_hub_user(self, model: dict[str, Any]) -> dict[str, Any]:
+        """``model`` when it is a user holding this service's access scope; else 403."""
         if model.get("kind", "user") != "user":
             raise Forbidden("Only users have hub logins: this token is not a user's.")
-        if not self.auth.check_scopes(self.auth.access_scopes, model):
+        required = self.hub_scopes or set()
+        if not required or not self.hub_auth.check_scopes(required, model):
             raise Forbidden(
                 "This token may not use the jupyter-msal service (it lacks "
-                f"{', '.join(sorted(self.auth.access_scopes))})."
+                f"{', '.join(sorted(required)) or 'the service access scope'})."
             )
-        return str(model["name"])
+        return model
 
-    def json_body(self) -> dict[str, Any]:
-        """The request's JSON object (400 when it is not one)."""
-        if len(self.request.body) > _MAX_BODY:
-            raise BadRequest("The request body is too large.")
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise BadRequest("The request body must be a JSON object.") from None
-        if not isinstance(body, dict):
-            raise BadRequest("The request body must be a JSON object.")
-        return body
+    def get_login_url(self) -> str:
+        """API callers are never sent to a login page: 401 JSON instead."""
+        raise self._unauthenticated()
 
-    async def run(self, work: Any, *args: Any, **kwargs: Any) -> Any:
-        """Blocking ``work`` on the service's threads."""
-        return await IOLoop.current().run_in_executor(self.pool, lambda: work(*args, **kwargs))
+    @property
+    def hub_user(self) -> str:
+        """The name of the calling hub user."""
+        return str(self.current_user["name"])
 
 
-class AccountHandler(_ServiceHandler):
+class AccountHandler(_ApiHandler):
     """``GET api/account``."""
 
+    @web.authenticated
     async def get(self) -> None:
-        try:
-            user = await self.caller()
-            account = await self.run(self.tokens.account, user)
-        except Exception as err:
-            self.fail(err)
-            return
-        self.finish(account.to_dict())
+        """The Entra ID account of the caller's hub login."""
+        account = await self.workers.call_idp(self.tokens.account, self.hub_user)
+        self.reply(account.to_dict())
 
 
-class TokenHandler(_ServiceHandler):
+class TokenHandler(_ApiHandler):
     """``POST api/token``."""
 
+    @web.authenticated
     async def post(self) -> None:
-        try:
-            user = await self.caller()
-            body = self.json_body()
-            scopes = body.get("scopes")
-            if not isinstance(scopes, list) or not scopes:
-                raise BadRequest("Field 'scopes' must be a non-empty list of scopes.")
-            claims = body.get("claims")
-            if claims is not None and not isinstance(claims, str):
+        """An access token from the caller's hub login."""
+        body = self.json_body({"scopes", "claims", "force_refresh"})
+        scopes = body.get("scopes")
+        if not isinstance(scopes, list) or not scopes:
+            raise BadRequest("Field 'scopes' must be a non-empty list of scopes.")
+        claims = body.get("claims")
+        if claims is not None:
+            if not isinstance(claims, str):
                 raise BadRequest("Field 'claims' must be a string (a claims challenge).")
-            force = body.get("force_refresh", False)
-            if not isinstance(force, bool):
-                raise BadRequest("Field 'force_refresh' must be true or false.")
-            token = await self.run(
-                self.tokens.token, user, scopes, claims=claims, force_refresh=force
-            )
-        except Exception as err:
-            self.fail(err)
-            return
-        self.finish(token.to_dict())
+            check_claims(claims)
+        force = body.get("force_refresh", False)
+        if not isinstance(force, bool):
+            raise BadRequest("Field 'force_refresh' must be true or false.")
+        token = await self.workers.call_idp(
+            self.tokens.token, self.hub_user, scopes, claims=claims, force_refresh=force
+        )
+        self.reply(token.to_dict())
 
 
-class StatesHandler(_ServiceHandler):
+class StatesHandler(_ApiHandler):
     """``POST api/states``."""
 
+    @web.authenticated
     async def post(self) -> None:
-        try:
-            user = await self.caller()
-            body = self.json_body()
-            state, path = body.get("state"), body.get("redirect_path")
-            if not isinstance(state, str) or not isinstance(path, str):
-                raise BadRequest("Fields 'state' and 'redirect_path' must be strings.")
-            self.states.register(user, state, path)
-        except Exception as err:
-            self.fail(err)
-            return
-        self.set_status(201)
-        self.finish({"registered": True})
+        """Route the answer of one of the caller's auth-code sign-ins to their server."""
+        body = self.json_body({"state", "redirect_path"})
+        state, path = body.get("state"), body.get("redirect_path")
+        if not isinstance(state, str) or not isinstance(path, str):
+            raise BadRequest("Fields 'state' and 'redirect_path' must be strings.")
+        self.states.register(self.hub_user, state, path)
+        self.reply({"registered": True}, status=201)
 
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>
@@ -169,10 +153,20 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</titl
 <h1>{title}</h1><p>{message}</p></body></html>"""
 
 
-class RedirectHandler(_ServiceHandler):
-    """``GET redirect``: send the browser on to the server that started this sign-in."""
+class RedirectHandler(web.RequestHandler):
+    """``GET redirect``: send the browser on to the server that started this sign-in.
+
+    Not authenticated: the identity provider sends the browser here; the user server checks
+    the state again and requires its own Jupyter login.
+    """
+
+    def initialize(self, states: StateRoutes) -> None:  # type: ignore[override]
+        """Route kwargs: the state routes."""
+        self.states = states
 
     def get(self) -> None:
+        """Redirect to the registered path with the answer, or a page saying why not."""
+        self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
         state = self.get_query_argument("state", "")
         route = self.states.take(state) if state else None
@@ -202,18 +196,17 @@ def _log_request(handler: web.RequestHandler) -> None:
 
 
 def make_app(
-    tokens: HubTokens, states: StateRoutes, auth: Any, prefix: str, *, threads: int = 8
+    tokens: HubTokens, states: StateRoutes, hub_auth: HubAuth, prefix: str, workers: Workers
 ) -> web.Application:
     """The service's tornado application, its routes below ``prefix``."""
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="jupyter-msal-hub")
-    kwargs = {"tokens": tokens, "states": states, "auth": auth, "pool": pool}
+    kwargs = {"tokens": tokens, "states": states, "hub_auth": hub_auth, "workers": workers}
     base = prefix if prefix.endswith("/") else prefix + "/"
     return web.Application(
         [
             (f"{base}api/account", AccountHandler, kwargs),
             (f"{base}api/token", TokenHandler, kwargs),
             (f"{base}api/states", StatesHandler, kwargs),
-            (f"{base}redirect", RedirectHandler, kwargs),
+            (f"{base}redirect", RedirectHandler, {"states": states}),
         ],
         log_function=_log_request,
     )

@@ -18,12 +18,12 @@ def load_client_certificate(path: str) -> dict[str, Any]:
     try:
         pem = Path(path).read_bytes()
     except OSError as err:
-        raise ConfigError("client_certificate_path", f"cannot read {path!r}: {err}") from err
+        raise ConfigError.about("client_certificate_path", f"cannot read {path!r}: {err}") from err
     try:
         certificate = x509.load_pem_x509_certificate(pem)
         serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as err:
-        raise ConfigError(
+        raise ConfigError.about(
             "client_certificate_path",
             f"{path!r} must hold a PEM certificate and an unencrypted PEM private key ({err})",
         ) from err

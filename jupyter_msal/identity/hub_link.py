@@ -39,10 +39,13 @@ __all__ = ["HUB_API_TOKEN_ENV", "HubLink"]
 HUB_API_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
 #: The variable JupyterHub sets for its user servers: their URL prefix, e.g. ``/user/alice/``.
 HUB_PREFIX_ENV = "JUPYTERHUB_SERVICE_PREFIX"
-#: Seconds an answer of ``api/account`` is reused.
+#: Seconds an answer of ``api/account`` is reused by listings and the status (a request that
+#: would end in "sign in again" asks again: see ``hub_routing``).
 ACCOUNT_TTL = 30.0
 #: Seconds after the hub login could not give a token during which a new sign-in does not
-#: choose it again (msal replays such refusals for about as long).
+#: choose it again (msal replays such refusals for about as long), unless a new hub login
+#: (the service names an account again after it named none) or a token for the same scopes
+#: ends it sooner.
 REFUSAL_TTL = 60.0
 
 
@@ -67,7 +70,7 @@ class HubLink:
         self.log = log or logging.getLogger("jupyter_msal")
         self._lock = threading.Lock()
         self._account: tuple[float, Account | None, str | None] | None = None
-        self._refusal: tuple[float, str] | None = None
+        self._refusal: tuple[float, str, tuple[str, ...]] | None = None
         self._session: Any = None
 
     @classmethod
@@ -158,6 +161,8 @@ class HubLink:
         except JupyterMsalError as err:
             account, reason = None, str(err)
         with self._lock:
+            if account is not None and cached is not None and cached[1] is None:
+                self._refusal = None  # the login gives tokens again: the user logged in anew
             self._account = (time.monotonic(), account, reason)
         return account, reason
 
@@ -183,10 +188,13 @@ class HubLink:
         except SignInRequired as err:
             self.forget_account()
             with self._lock:
-                self._refusal = (time.monotonic(), err.message)
+                self._refusal = (time.monotonic(), err.message, tuple(scopes))
             raise HubLoginUnusable(
                 err.message, scopes=scopes, claims=claims, hint=err.hint, aadsts=err.aadsts
             ) from None
+        with self._lock:
+            if self._refusal is not None and self._refusal[2] == tuple(scopes):
+                self._refusal = None
         token = AccessToken.from_response(data)
         account = token.account
         if account is not None and account.sign_in_method != SignInMethod.HUB.value:

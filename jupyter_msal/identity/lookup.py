@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ScopeNotAllowed
 from ..models import AccessToken
-from ..scopes import OIDC_SCOPES
+from ..scopes import OIDC_SCOPES, check_policy
 
 if TYPE_CHECKING:
     import msal
 
-__all__ = ["TokenKey", "TokenLookup", "find_resource_token"]
+__all__ = ["TokenKey", "TokenLookup", "find_resource_token", "resource_of"]
 
 #: (account selector in lower case, requested scopes)
 TokenKey = tuple[str, tuple[str, ...]]
@@ -73,6 +74,15 @@ class TokenLookup:
             self._tokens.clear()
 
 
+def resource_of(scope: str) -> str:
+    """The resource a URL scope belongs to, with its trailing ``/``: ``https://contoso.com/app1/``
+    for ``https://contoso.com/app1/user_impersonation``; ``""`` for a bare name (``User.Read``)."""
+    scheme, sep, rest = scope.partition("://")
+    if not sep or "/" not in rest:
+        return ""
+    return f"{scheme}://{rest.rsplit('/', 1)[0]}/"
+
+
 def find_resource_token(
     token_cache: msal.TokenCache,
     raw_account: Mapping[str, Any],
@@ -80,15 +90,21 @@ def find_resource_token(
     *,
     client_id: str,
     margin: float,
+    allowed_scopes: Sequence[str] = (),
 ) -> tuple[str, int] | None:
     """An unexpired cached token (secret, expires_on) for a ``<resource>/.default`` request.
 
     Entra answers ``.default`` with the resource's granted scopes and msal keys the cached
-    token by those, so a token whose scopes all belong to that resource is the one.
+    token by those, so a token whose scopes all belong to exactly that resource is the one
+    (``https://contoso.com/.default`` is never answered with a token for
+    ``https://contoso.com/app1``). A token is returned only when the admin policy
+    ``allowed_scopes`` admits its resource's ``.default`` or every scope it was granted.
     """
     if len(scopes) != 1 or not scopes[0].endswith("/.default"):
         return None
-    resource = scopes[0][: -len(".default")]
+    resource = resource_of(scopes[0])
+    if not resource.partition("://")[2].strip("/"):
+        return None  # no host: "https://.default" names no resource
     from msal import TokenCache
 
     query = {"home_account_id": raw_account.get("home_account_id"), "client_id": client_id}
@@ -98,9 +114,22 @@ def find_resource_token(
         targets = [t for t in entry.get("target", "").split() if t not in OIDC_SCOPES]
         if (
             targets
-            and all(t.startswith(resource) for t in targets)
+            and all(resource_of(t) == resource for t in targets)
             and int(entry.get("expires_on", 0)) > not_before
             and entry.get("environment", "").lower() == environment
+            and _allowed(targets, resource, allowed_scopes)
         ):
             return entry["secret"], int(entry["expires_on"])
     return None
+
+
+def _allowed(targets: Sequence[str], resource: str, allowed_scopes: Sequence[str]) -> bool:
+    """Whether the admin policy admits a cached token of ``resource``: its ``.default``, or
+    every scope it was granted."""
+    for scopes in ([f"{resource}.default"], targets):
+        try:
+            check_policy(scopes, allowed_scopes)
+        except ScopeNotAllowed:
+            continue
+        return True
+    return False

@@ -1,10 +1,10 @@
 """The msal application: built once from the settings, called with every failure typed.
 
 :class:`MsalApp` is the only place that builds ``msal.PublicClientApplication`` /
-``ConfidentialClientApplication`` and the only place that reads msal's result dicts: a call
-goes through :meth:`MsalApp.call` (transport failures become typed errors) and its result
-through :meth:`MsalApp.checked` (error dicts become typed errors, via
-:func:`jupyter_msal.errors.error_from_msal_result`). Everything here blocks.
+``ConfidentialClientApplication`` and that checks msal's results: a call goes through
+:meth:`MsalApp.call` (transport failures become typed errors) and its result through
+:meth:`MsalApp.checked` (error dicts become typed errors; :mod:`.msal_results` reads them).
+Everything here blocks.
 
 An HTTP 429 or 5xx from the identity provider, however msal reports it (an exception, an
 error dict, or a ``ValueError`` for an HTML page), becomes
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._version import __version__
@@ -31,8 +31,8 @@ from ..errors import (
     IdentityProviderUnavailable,
     IdentityProviderUnreachable,
     JupyterMsalError,
-    error_from_msal_result,
 )
+from .msal_results import error_from_msal_result, is_error_result, replay_key
 
 if TYPE_CHECKING:
     import msal
@@ -186,7 +186,7 @@ class MsalApp:
         record: CallRecord,
         *,
         replay_status: int | None = None,
-        replay_of: dict[str, Any] | None = None,
+        replay_of: Mapping[str, Any] | None = None,
         any_replay: bool = False,
     ) -> IdentityProviderUnavailable | None:
         """The error for a call that met a 429/5xx, or that msal answered from its throttle.
@@ -214,10 +214,7 @@ class MsalApp:
                 continue
             if replay_status is not None and replay_status != old.status:
                 continue
-            if replay_of is not None and (
-                replay_of.get("error") != old.error
-                or replay_of.get("correlation_id") != old.correlation_id
-            ):
+            if replay_of is not None and replay_key(replay_of) != (old.error, old.correlation_id):
                 continue
             return IdentityProviderUnavailable(
                 f"The identity provider answered HTTP {old.status} {int(now - old.at)} s ago; "
@@ -242,7 +239,7 @@ class MsalApp:
         ``scopes`` and ``during_sign_in`` shape that error; error dicts whose ``error`` is in
         ``keep_waiting`` (a device flow still pending) are returned as they are.
         """
-        if isinstance(result, dict) and "error" in result and result["error"] not in keep_waiting:
+        if is_error_result(result, keep_waiting):
             raise error_from_msal_result(
                 result, scopes=tuple(scopes), during_sign_in=during_sign_in
             )
@@ -259,7 +256,7 @@ class MsalApp:
         """:meth:`call` then :meth:`checked`: the result of an msal call, or a typed error."""
         with self.http.recording() as record:
             result = self._call(work, record)
-        if isinstance(result, dict) and "error" in result:
+        if is_error_result(result):
             busy = self.unavailable(record, replay_of=result)
             if busy is not None:
                 raise busy

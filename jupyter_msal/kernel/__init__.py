@@ -10,7 +10,9 @@ Settings:
 
 ``refresh_margin``
     Seconds before expiry at which a token kept in the kernel is fetched again (default 300,
-    or ``JUPYTER_MSAL_KERNEL_REFRESH_MARGIN``); applies to tokens fetched after it changes.
+    or ``JUPYTER_MSAL_KERNEL_REFRESH_MARGIN``); assign it (``jupyter_msal.kernel.refresh_margin
+    = 600``) and it applies to tokens fetched after that. The server's own margin is another
+    setting, ``JupyterMsal.token_refresh_margin``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ __all__ = [
     "refresh_margin",
 ]
 
-#: Seconds before expiry at which a kernel-side token is fetched again (see module docstring).
+#: Seconds before expiry at which a token kept in the kernel is fetched again (default 300, or
+#: ``JUPYTER_MSAL_KERNEL_REFRESH_MARGIN``). Assign it to change it; read at each use.
 refresh_margin: float = margin_from_env()
 
 _LAZY = {

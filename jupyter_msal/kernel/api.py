@@ -1,8 +1,9 @@
 """The Python API of the notebook surface: ``get_token``, ``accounts``, ``login``, ``logout``.
 
-Tokens are kept in the kernel until :data:`refresh_margin` seconds before they expire (at most
-half their lifetime), so a hot loop calling :func:`get_token` does a dictionary lookup and never
-reaches the server, and nobody gets a token that expires while they are still using it.
+Tokens are kept in the kernel until :data:`jupyter_msal.kernel.refresh_margin` seconds before
+they expire (at most half their lifetime), so a hot loop calling :func:`get_token` does a
+dictionary lookup and never reaches the server, and nobody gets a token that expires while they
+are still using it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import binascii
 import json
 import os
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -32,7 +34,9 @@ __all__ = [
     "SignInInterrupted",
     "accounts",
     "clear_cache",
+    "current_refresh_margin",
     "get_token",
+    "kept_token",
     "login",
     "logout",
     "margin_from_env",
@@ -50,15 +54,18 @@ def margin_from_env() -> float:
         return 300.0
 
 
-def refresh_margin() -> float:
-    """The kernel's refresh margin in seconds: ``jupyter_msal.kernel.refresh_margin``."""
+def current_refresh_margin() -> float:
+    """The value of the setting :data:`jupyter_msal.kernel.refresh_margin` now, in seconds.
+
+    Read at each use, so that a value assigned in a notebook applies to the next token fetched.
+    """
     from .. import kernel
 
     value = getattr(kernel, "refresh_margin", None)
     return float(value) if isinstance(value, (int, float)) else margin_from_env()
 
 
-# (scopes as passed, account) -> (token, monotonic-free wall-clock time until which it is fresh)
+# (scopes as passed, account) -> (token, wall-clock time (time.time) until which it is fresh)
 _cache: dict[tuple[Any, Any], tuple[AccessToken, float]] = {}
 _time = time.time
 
@@ -66,6 +73,16 @@ _time = time.time
 def clear_cache() -> None:
     """Forget every token kept in this kernel (the server's cache is not touched)."""
     _cache.clear()
+
+
+def kept_token(scopes: tuple[Any, ...], account: str | None) -> AccessToken | None:
+    """The token kept in this kernel for ``scopes`` (as passed to :func:`get_token`) and
+    ``account`` while it is fresh, else None. A dictionary lookup: no I/O, never blocks."""
+    try:
+        hit = _cache.get((scopes, account))
+    except TypeError:  # a list among the scopes: not hashable, nothing kept under it
+        return None
+    return hit[0] if hit is not None and hit[1] > _time() else None
 
 
 def normalize_claims(claims: str | Mapping[str, Any] | None) -> str | None:
@@ -119,12 +136,9 @@ def get_token(
         jupyter_msal.errors.JupyterMsalError: a subclass saying what went wrong and what to do.
     """
     if not force_refresh and claims is None:
-        try:
-            hit = _cache.get((scopes, account))
-        except TypeError:  # a list among the scopes: not hashable, take the slow path
-            hit = None
-        if hit is not None and hit[1] > _time():
-            return hit[0]
+        hit = kept_token(scopes, account)
+        if hit is not None:
+            return hit
     return _fetch(scopes, account, force_refresh, claims, sign_in, timeout)
 
 
@@ -165,7 +179,7 @@ def _fetch(
 def _remember(key: tuple[Any, Any], token: AccessToken) -> None:
     now = _time()
     lifetime = token.expires_on - now
-    fresh_until = token.expires_on - min(refresh_margin(), lifetime / 2)
+    fresh_until = token.expires_on - min(current_refresh_margin(), lifetime / 2)
     if fresh_until <= now:
         return
     try:
@@ -196,14 +210,18 @@ def login(
     return run_sign_in(get_client(), scopes=flatten_scopes(scopes), method=chosen, timeout=timeout)
 
 
-def logout(account: str | None = None, *, all: bool = False) -> list[Account]:
+def logout(
+    account: str | None = None, *, all_accounts: bool = False, **deprecated: Any
+) -> list[Account]:
     """Sign out: remove the account's refresh token from the cache (every kernel sees it).
 
-    With no ``account``, signs out of the only signed-in account; ``all=True`` signs out of
-    every account. Returns the accounts removed.
+    With no ``account``, signs out of the only signed-in account; ``all_accounts=True`` signs
+    out of every account. Returns the accounts removed. ``all=True``, the former spelling of
+    ``all_accounts=True`` (it shadowed the builtin), still works with a ``DeprecationWarning``.
     """
+    all_accounts = _all_accounts(all_accounts, deprecated)
     client = get_client()
-    if not all and not account:
+    if not all_accounts and not account:
         signed_in = client.accounts()
         if not signed_in:
             clear_cache()
@@ -215,9 +233,24 @@ def logout(account: str | None = None, *, all: bool = False) -> list[Account]:
             )
         account = signed_in[0].home_account_id or signed_in[0].username
     try:
-        return client.sign_out(account, all_accounts=all)
+        return client.sign_out(account, all_accounts=all_accounts)
     finally:
         clear_cache()
+
+
+def _all_accounts(all_accounts: bool, deprecated: Mapping[str, Any]) -> bool:
+    """``all_accounts``, or else the value of :func:`logout`'s deprecated ``all=`` keyword."""
+    unknown = sorted(set(deprecated) - {"all"})
+    if unknown:
+        raise TypeError(f"logout() got an unexpected keyword argument {unknown[0]!r}")
+    if "all" not in deprecated:
+        return all_accounts
+    warnings.warn(
+        "logout(all=...) is deprecated: use logout(all_accounts=...).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return all_accounts or bool(deprecated["all"])
 
 
 def run_sign_in(

@@ -4,7 +4,8 @@ It shows a link that opens the identity provider's page in a new tab and, for a 
 that cannot reach the redirect, a field where the user pastes the address the browser ended
 on. The Complete button posts that address to this Jupyter server
 (``POST jupyter-msal/sign-ins/{id}/response``) from the page itself, with the page's own
-Jupyter login (the ``_xsrf`` cookie), while the kernel waits for the sign-in.
+Jupyter login (the ``_xsrf`` cookie), while the kernel waits for the sign-in
+(``js/paste_button.js``).
 """
 
 from __future__ import annotations
@@ -14,28 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..client.prompt_text import render_browser_text
+from .scripts import onclick_attribute
 
-__all__ = ["PASTE_BUTTON_JS", "render_browser_html", "render_browser_text"]
-
-#: Inline ``onclick`` of the Complete button: post the pasted address to the server.
-PASTE_BUTTON_JS = (
-    "var b=this,r=b.closest('[data-jmsal-flow]'),i=r.querySelector('input'),"
-    "s=r.querySelector('[data-jmsal-status]'),c=document.getElementById('jupyter-config-data'),"
-    "base=(c?JSON.parse(c.textContent).baseUrl:'/')||'/',"
-    "x=(document.cookie.match(/(?:^|; )_xsrf=([^;]*)/)||[])[1]||'';"
-    "if(!i.value.trim()){s.textContent='Paste the address first.';return}"
-    "b.disabled=true;s.textContent='Completing the sign-in\u2026';"
-    "fetch(base.replace(/\\/?$/,'/')+'jupyter-msal/sign-ins/'"
-    "+encodeURIComponent(r.getAttribute('data-jmsal-flow'))+'/response',"
-    "{method:'POST',credentials:'same-origin',headers:{'Content-Type':'application/json',"
-    "'X-XSRFToken':decodeURIComponent(x)},body:JSON.stringify({url:i.value.trim()})})"
-    ".then(function(a){return a.json().then(function(j){"
-    "s.textContent=a.ok?'Signed in.':(j.message||'The address did not work.');"
-    "b.disabled=a.ok})}).catch(function(e){s.textContent=String(e);b.disabled=false})"
-)
-
-assert '"' not in PASTE_BUTTON_JS  # it sits in a double-quoted attribute
-_PASTE_ATTR = html.escape(PASTE_BUTTON_JS, quote=False)
+__all__ = ["render_browser_html", "render_browser_text"]
 
 _LINK_STYLE = (
     "display:inline-block;padding:4px 14px;background:#0078d4;color:#fff;border-radius:2px;"
@@ -52,6 +34,7 @@ def render_browser_html(flow: Mapping[str, Any], *, element_id: str) -> str:
     """The HTML prompt of a pending auth-code FLOW: the link, then the paste field."""
     url = html.escape(_sign_in_url(flow) or "", quote=True)
     flow_id = html.escape(str(flow.get("id") or ""), quote=True)
+    complete = onclick_attribute("paste_button.js")
     note = ""
     if flow.get("fallback_reason"):
         note = f'<div style="opacity:0.8">{html.escape(str(flow["fallback_reason"]))}</div>'
@@ -68,7 +51,7 @@ def render_browser_html(flow: Mapping[str, Any], *, element_id: str) -> str:
         '<input type="text" aria-label="address the browser ended on" size="48" '
         'placeholder="http://localhost:&hellip;/?code=&hellip;&amp;state=&hellip;" '
         'style="font-family:monospace;margin:4px 4px 0 0"/>'
-        f'<button type="button" onclick="{_PASTE_ATTR}" style="padding:2px 10px">'
+        f'<button type="button" onclick="{complete}" style="padding:2px 10px">'
         'Complete sign-in</button> <span data-jmsal-status="1"></span></div>'
         "</div>"
     )

@@ -155,7 +155,64 @@ class _TokenSource:
         )
 
 
-class Credential(_TokenSource):
+def _access_token(token: AccessToken) -> Any:
+    """``token`` as azure-core's ``AccessToken`` (or its stand-in without azure-core)."""
+    access_token_type, _ = _azure_types()
+    return access_token_type(token, token.expires_on)
+
+
+def _access_token_info(token: AccessToken) -> Any:
+    """``token`` as a redacted ``AccessTokenInfo``, whose ``refresh_on`` is when the kernel
+    would fetch a new token."""
+    _, info_type = _azure_types()
+    margin = min(api.current_refresh_margin(), max(0.0, token.expires_in) / 2)
+    return info_type(
+        token,
+        token.expires_on,
+        token_type=token.token_type,
+        refresh_on=int(token.expires_on - margin),
+    )
+
+
+def _check_tenant(token: AccessToken, tenant_id: str | None) -> AccessToken:
+    """``token``, unless ``tenant_id`` names a tenant other than its account's."""
+    if tenant_id and token.account and token.account.tenant_id:
+        if tenant_id.lower() != token.account.tenant_id.lower():
+            raise _auth_error(
+                JupyterMsalError(
+                    f"A token for tenant {tenant_id} was requested, but "
+                    f"{token.account.username} signed in to tenant {token.account.tenant_id}.",
+                    hint="Set JupyterMsal.authority to that tenant and sign in again.",
+                )
+            )
+    return token
+
+
+class _AzureCredential(_TokenSource):
+    """What :class:`Credential` and :class:`AsyncCredential` share: the token for a request,
+    checked against the tenant asked for, with errors as Azure SDK credentials raise them."""
+
+    def _kept(
+        self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None
+    ) -> AccessToken | None:
+        """The token kept in the kernel for this request, if any (no I/O)."""
+        if claims:  # a claims challenge bypasses every cache
+            return None
+        token = api.kept_token(scopes, self.account)
+        return None if token is None else _check_tenant(token, tenant_id)
+
+    def _token(
+        self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None
+    ) -> AccessToken:
+        """The token for this request: kept in the kernel, or fetched (blocking)."""
+        try:
+            token = self._fetch(scopes, claims)
+        except JupyterMsalError as err:
+            raise _auth_error(err) from err
+        return _check_tenant(token, tenant_id)
+
+
+class Credential(_AzureCredential):
     """An Azure SDK credential whose tokens come from jupyter-msal.
 
     Args:
@@ -175,24 +232,6 @@ class Credential(_TokenSource):
         who = f"account={self.account!r}" if self.account else "the signed-in account"
         return f"<jupyter_msal.Credential for {who}>"
 
-    def _token(
-        self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None
-    ) -> AccessToken:
-        try:
-            token = self._fetch(scopes, claims)
-        except JupyterMsalError as err:
-            raise _auth_error(err) from err
-        if tenant_id and token.account and token.account.tenant_id:
-            if tenant_id.lower() != token.account.tenant_id.lower():
-                raise _auth_error(
-                    JupyterMsalError(
-                        f"A token for tenant {tenant_id} was requested, but "
-                        f"{token.account.username} signed in to tenant {token.account.tenant_id}.",
-                        hint="Set JupyterMsal.authority to that tenant and sign in again.",
-                    )
-                )
-        return token
-
     def get_token(
         self,
         *scopes: str,
@@ -206,9 +245,7 @@ class Credential(_TokenSource):
         ``claims`` (from a claims challenge) bypasses every cache; ``enable_cae`` is accepted
         (the server decides whether to ask for CAE-capable tokens).
         """
-        token = self._token(scopes, claims, tenant_id)
-        access_token_type, _ = _azure_types()
-        return access_token_type(token, token.expires_on)
+        return _access_token(self._token(scopes, claims, tenant_id))
 
     def get_token_info(self, *scopes: str, options: Mapping[str, Any] | None = None) -> Any:
         """``SupportsTokenInfo.get_token_info``: an ``azure.core.credentials.AccessTokenInfo``.
@@ -220,14 +257,7 @@ class Credential(_TokenSource):
         """
         options = options or {}
         token = self._token(scopes, options.get("claims"), options.get("tenant_id"))
-        _, info_type = _azure_types()
-        margin = min(api.refresh_margin(), max(0.0, token.expires_in) / 2)
-        return info_type(
-            token,
-            token.expires_on,
-            token_type=token.token_type,
-            refresh_on=int(token.expires_on - margin),
-        )
+        return _access_token_info(token)
 
     def close(self) -> None:
         """Nothing to release (the connection belongs to the kernel); for the protocol."""
@@ -239,20 +269,22 @@ class Credential(_TokenSource):
         self.close()
 
 
-class AsyncCredential:
+class AsyncCredential(_AzureCredential):
     """The ``AsyncTokenCredential`` twin of :class:`Credential`, for ``azure.*.aio`` clients.
 
-    Cached tokens are returned without leaving the event loop; anything else runs in a thread.
+    A token the kernel keeps (see :func:`jupyter_msal.get_token`) is returned on the event
+    loop, without a thread; anything that must ask the server (or, in direct mode, the
+    identity provider), or wait for a sign-in, runs in a thread (``asyncio.to_thread``) so
+    the loop is never blocked. Arguments, results and errors are those of :class:`Credential`.
     """
 
-    def __init__(
-        self,
-        *,
-        account: str | None = None,
-        sign_in: bool = True,
-        timeout: float | None = None,
-    ) -> None:
-        self._sync = Credential(account=account, sign_in=sign_in, timeout=timeout)
+    async def _token_async(
+        self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None
+    ) -> AccessToken:
+        kept = self._kept(scopes, claims, tenant_id)
+        if kept is not None:
+            return kept
+        return await asyncio.to_thread(self._token, scopes, claims, tenant_id)
 
     async def get_token(
         self,
@@ -262,14 +294,14 @@ class AsyncCredential:
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """``AsyncTokenCredential.get_token``."""
-        return await asyncio.to_thread(
-            self._sync.get_token, *scopes, claims=claims, tenant_id=tenant_id
-        )
+        """``AsyncTokenCredential.get_token``; see :meth:`Credential.get_token`."""
+        return _access_token(await self._token_async(scopes, claims, tenant_id))
 
     async def get_token_info(self, *scopes: str, options: Mapping[str, Any] | None = None) -> Any:
-        """``AsyncSupportsTokenInfo.get_token_info``."""
-        return await asyncio.to_thread(self._sync.get_token_info, *scopes, options=options)
+        """``AsyncSupportsTokenInfo.get_token_info``; see :meth:`Credential.get_token_info`."""
+        options = options or {}
+        token = await self._token_async(scopes, options.get("claims"), options.get("tenant_id"))
+        return _access_token_info(token)
 
     async def close(self) -> None:
         """Nothing to release; for the protocol."""

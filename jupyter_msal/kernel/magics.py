@@ -159,7 +159,7 @@ class MsalMagics(Magics):
         args = self._parse(self.msal_logout, line)
         if args.all and args.account:
             raise UsageError("Give an account or --all, not both.")
-        removed = api.logout(args.account, all=args.all)
+        removed = api.logout(args.account, all_accounts=args.all)
         if removed:
             names = ", ".join(a.username or a.home_account_id for a in removed)
             print(f"Signed out of {names}.")

@@ -3,8 +3,9 @@ and a plain-text form for terminals, logs and front ends without HTML.
 
 The copy button works on plain-HTTP servers too: ``navigator.clipboard`` exists only in
 secure contexts, so the button falls back to selecting a read-only ``<input>`` and
-``document.execCommand('copy')``. The countdown runs in the browser from the number of seconds
-left when the prompt was drawn, so clock differences between kernel and browser do not matter.
+``document.execCommand('copy')`` (``js/copy_button.js``). The countdown runs in the browser from
+the number of seconds left when the prompt was drawn, so clock differences between kernel and
+browser do not matter (``js/countdown.js``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .browser_prompt import render_browser_html, render_browser_text
+from .scripts import onclick_attribute, script_element
 
 __all__ = [
-    "COPY_BUTTON_JS",
     "SignInPrompt",
     "format_remaining",
     "render_code_html",
@@ -27,37 +28,6 @@ __all__ = [
     "render_html",
     "render_text",
 ]
-
-#: Inline ``onclick`` of the copy button (the code sits in the ``<input>`` just before it).
-COPY_BUTTON_JS = (
-    "var b=this,i=b.previousElementSibling;"
-    "function ok(){b.textContent='Copied';setTimeout(function(){b.textContent='Copy'},1500)}"
-    "function fb(){i.focus();i.select();i.setSelectionRange(0,i.value.length);"
-    "try{document.execCommand('copy');ok()}catch(e){b.textContent='Press Ctrl+C'}}"
-    "if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(i.value)"
-    ".then(ok,fb)}else{fb()}"
-)
-
-assert '"' not in COPY_BUTTON_JS  # it sits in a double-quoted attribute
-_COPY_ATTR = html.escape(COPY_BUTTON_JS, quote=False)
-
-_COUNTDOWN_JS = """<script>
-(function () {
-  var root = document.getElementById(%(id)s);
-  if (!root) { return; }
-  var el = root.querySelector('[data-jmsal-remaining]');
-  var end = Date.now() + 1000 * parseFloat(el.getAttribute('data-jmsal-remaining'));
-  function tick() {
-    if (!document.body.contains(el)) { clearInterval(timer); return; }
-    var s = Math.max(0, Math.round((end - Date.now()) / 1000));
-    el.textContent = s > 0 ? Math.floor(s / 60) + ':' + ('0' + (s %% 60)).slice(-2) : 'expired';
-    if (s <= 0) { clearInterval(timer); }
-  }
-  var timer = setInterval(tick, 1000);
-  tick();
-})();
-</script>"""
-
 
 #: JupyterLab resets the look of links outside rendered Markdown and HTML outputs (the
 #: ipywidgets HTML widget among them): say it is a link wherever the prompt is shown.
@@ -80,12 +50,13 @@ def _safe_url(url: Any) -> str | None:
 def render_code_html(user_code: str) -> str:
     """A selectable read-only field holding ``user_code`` and a Copy button."""
     code = html.escape(user_code, quote=True)
+    copy = onclick_attribute("copy_button.js")
     width = max(8, len(user_code) + 2)
     return (
         f'<input type="text" readonly value="{code}" size="{width}" aria-label="sign-in code" '
         'onclick="this.select()" style="font-family:monospace;font-size:1.25em;'
         'font-weight:bold;padding:2px 6px;margin-right:4px"/>'
-        f'<button type="button" title="Copy the code" onclick="{_COPY_ATTR}"'
+        f'<button type="button" title="Copy the code" onclick="{copy}"'
         ' style="padding:2px 10px;cursor:pointer">Copy</button>'
     )
 
@@ -128,7 +99,7 @@ def render_html(
         )
     parts.append("</div>")
     if countdown and remaining:
-        parts.append(_COUNTDOWN_JS % {"id": f'"{element_id}"'})
+        parts.append(script_element("countdown.js", ELEMENT_ID=element_id))
     return "".join(parts)
 
 

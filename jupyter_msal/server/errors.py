@@ -30,6 +30,7 @@ from ..errors import (
     SignInFailed,
     SignInRequired,
     TooManySignIns,
+    Unauthenticated,
 )
 
 __all__ = ["HTTP_STATUS", "error_body", "error_headers", "http_status"]
@@ -46,6 +47,7 @@ HTTP_STATUS: dict[type[JupyterMsalError], int] = {
     Forbidden: 403,
     NotFound: 404,
     SignInRequired: 401,
+    Unauthenticated: 401,
     BrokerUnavailable: 409,
     SignInFailed: 400,
     IdentityProviderError: 502,

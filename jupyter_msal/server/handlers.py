@@ -1,56 +1,40 @@
 """Thin REST handlers over :class:`~jupyter_msal.service.TokenService`.
 
-Every handler is authenticated (Jupyter's identity provider, or the per-server kernel secret:
-see :mod:`.auth`) and authorized (``auth_resource = "msal"``); cookie requests are
-XSRF-checked by jupyter_server. Errors become HTTP answers in :mod:`.errors` only.
+Every handler method is authenticated (Jupyter's identity provider, or the per-server kernel
+secret: see :mod:`.auth`) and authorized (``auth_resource = "msal"``), spelled out as
+``@web.authenticated`` and ``@authorized`` on each method as jupyter_server's own handlers do;
+cookie requests are XSRF-checked by jupyter_server. Bodies and errors follow
+:class:`~.json_api.JsonApiMixin`; errors become HTTP answers in :mod:`.errors` only.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..constants import API_PATH
-from ..errors import BadRequest, BodyTooLarge, Forbidden, JupyterMsalError, NotFound
+from ..errors import BadRequest, Forbidden, NotFound
 from ..metrics import token_request
 from ..scopes import check_account_selector
 from ..service import TokenService
 from ..status import status_document
 from .auth import KernelAwareAuthorizer, KernelSecretIdentity, KernelUser
-from .errors import error_body, error_headers, http_status
+from .json_api import MAX_BODY_BYTES, JsonApiMixin
 from .openapi import openapi_document
 
-__all__ = ["MAX_BODY_BYTES", "make_routes"]
+__all__ = ["MAX_BODY_BYTES", "MsalHandler", "make_routes"]
 
-MAX_BODY_BYTES = 64 * 1024
 MAX_WAIT_SECONDS = 30.0
-#: How deep arrays and objects may nest in a request body (the API needs 2).
-MAX_JSON_DEPTH = 8
 
 
-def _too_deep(value: Any) -> bool:
-    """Whether ``value`` (parsed JSON) nests deeper than :data:`MAX_JSON_DEPTH`; no recursion."""
-    level = [value]
-    for _ in range(MAX_JSON_DEPTH):
-        level = [
-            child
-            for item in level
-            if isinstance(item, (dict, list))
-            for child in (item.values() if isinstance(item, dict) else item)
-        ]
-        if not level:
-            return False
-    return any(isinstance(item, (dict, list)) for item in level)
+class MsalHandler(JsonApiMixin, APIHandler):
+    """Base: kernel-secret authentication; JSON bodies and typed errors (:class:`JsonApiMixin`).
 
-
-class MsalHandler(APIHandler):
-    """Base: kernel-secret authentication, JSON bodies, typed errors as JSON."""
+    Every method of a subclass carries ``@web.authenticated`` and ``@authorized`` itself.
+    """
 
     auth_resource = "msal"
 
@@ -77,67 +61,6 @@ class MsalHandler(APIHandler):
             return
         super().check_xsrf_cookie()
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Every error as ``{"error", "message", ...}`` JSON."""
-        exc_info = kwargs.get("exc_info")
-        err = exc_info[1] if exc_info else web.HTTPError(status_code)
-        status, body = error_body(err)
-        self.set_status(status)
-        for name, value in error_headers(err).items():
-            self.set_header(name, value)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
-
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        """Expected errors are logged in one line, without a traceback."""
-        if isinstance(value, JupyterMsalError):
-            self.log.info(
-                "jupyter-msal: %s %s -> %s: %s",
-                self.request.method,
-                self.request.path,
-                http_status(value),
-                value.message,
-            )
-            return
-        super().log_exception(typ, value, tb)
-
-    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
-        """Use the status our typed errors carry instead of tornado's 500."""
-        exc_info = kwargs.get("exc_info")
-        if exc_info and isinstance(exc_info[1], JupyterMsalError):
-            status_code = http_status(exc_info[1])
-        super().send_error(status_code, **kwargs)
-
-    def json_body(self, allowed: set[str]) -> dict[str, Any]:
-        """The request body as a JSON object with only ``allowed`` keys (empty body = {})."""
-        raw = self.request.body or b""
-        if len(raw) > MAX_BODY_BYTES:
-            raise BodyTooLarge(f"The request body is over {MAX_BODY_BYTES // 1024} KiB.")
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw)
-        except RecursionError:
-            body = None
-        except (ValueError, UnicodeDecodeError) as err:
-            raise BadRequest(f"The request body is not valid JSON: {err}") from err
-        if body is None or _too_deep(body):
-            raise BadRequest(f"The request body nests more than {MAX_JSON_DEPTH} levels deep.")
-        if not isinstance(body, dict):
-            raise BadRequest("The request body must be a JSON object.")
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            raise BadRequest(
-                f"Unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}."
-            )
-        return body
-
-    def reply(self, body: Any, status: int = 200) -> None:
-        """Answer JSON."""
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
-
 
 def _field(body: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
     value = body.get(name)
@@ -159,19 +82,13 @@ def _wait_seconds(handler: MsalHandler) -> float:
     return wait
 
 
-Method = Callable[..., Awaitable[None]]
-
-
-def api(method: Method) -> Method:
-    """Authenticated + authorized handler method (the Jupyter way, or by kernel secret)."""
-    return web.authenticated(authorized(method))  # type: ignore[no-any-return]
-
-
 class StatusHandler(MsalHandler):
     """``GET status``: non-secret configuration, cache, broker, region and accounts."""
 
-    @api
+    @web.authenticated
+    @authorized
     async def get(self) -> None:
+        """The status document."""
         accounts = await self.service.workers.call_cache(self.service.list_accounts)
         self.reply(status_document(self.service, accounts))
 
@@ -179,22 +96,27 @@ class StatusHandler(MsalHandler):
 class AccountsHandler(MsalHandler):
     """``GET accounts``; ``DELETE accounts[/{account}]`` signs out one or all."""
 
-    @api
+    @web.authenticated
+    @authorized
     async def get(self, account: str | None = None) -> None:
+        """All signed-in accounts, or the one ``account`` names."""
+        # tornado has unquoted the path argument once already (a%2Fb is "a/b")
         if account:
-            check_account_selector(unquote(account))
+            check_account_selector(account)
         accounts = await self.service.workers.call_cache(self.service.list_accounts)
         if account:
-            match = [a for a in accounts if a.matches(unquote(account))]
+            match = [a for a in accounts if a.matches(account)]
             if not match:
-                raise NotFound(f"No signed-in account matches {unquote(account)!r}.")
+                raise NotFound(f"No signed-in account matches {account!r}.")
             self.reply(match[0].to_dict())
             return
         self.reply({"accounts": [a.to_dict() for a in accounts], "revision": self.service.revision})
 
-    @api
+    @web.authenticated
+    @authorized
     async def delete(self, account: str | None = None) -> None:
-        selector = unquote(account) if account else None
+        """Sign out of the account ``account`` names, or of all."""
+        selector = account or None
         removed = await self.service.workers.call_idp(
             self.service.sign_out, selector, all_accounts=selector is None
         )
@@ -211,8 +133,10 @@ class AccountsHandler(MsalHandler):
 class TokenHandler(MsalHandler):
     """``POST token``: an access token for kernels, terminals and API-token scripts only."""
 
-    @api
+    @web.authenticated
+    @authorized
     async def post(self) -> None:
+        """An access token (never to a browser)."""
         if not self.token_authenticated:
             token_request("browser", Forbidden.code)
             raise Forbidden(
@@ -235,12 +159,16 @@ class TokenHandler(MsalHandler):
 class SignInsHandler(MsalHandler):
     """``GET sign-ins`` lists flows; ``POST sign-ins`` starts one (202)."""
 
-    @api
+    @web.authenticated
+    @authorized
     async def get(self) -> None:
+        """The sign-ins in progress or recently finished."""
         self.reply({"sign_ins": [f.to_dict() for f in self.service.flows.list()]})
 
-    @api
+    @web.authenticated
+    @authorized
     async def post(self) -> None:
+        """Start a sign-in."""
         body = self.json_body({"method", "scopes", "claims"})
         method = _field(body, "method", str, "auto")
         scopes = _field(body, "scopes", list, [])
@@ -254,8 +182,10 @@ class SignInsHandler(MsalHandler):
 class SignInHandler(MsalHandler):
     """``GET sign-ins/{id}[?wait=S[&since=STEP]]`` (long poll) and ``DELETE sign-ins/{id}``."""
 
-    @api
+    @web.authenticated
+    @authorized
     async def get(self, flow_id: str) -> None:
+        """One sign-in, after waiting for a change when ``wait`` says so."""
         wait = _wait_seconds(self)
         since = self.get_query_argument("since", "")
         if since and not since.isdigit():
@@ -265,16 +195,20 @@ class SignInHandler(MsalHandler):
             await flow.wait_async(wait, int(since) if since else None)
         self.reply(flow.to_dict())
 
-    @api
+    @web.authenticated
+    @authorized
     async def delete(self, flow_id: str) -> None:
+        """Cancel a sign-in."""
         self.reply(self.service.flows.cancel(flow_id).to_dict())
 
 
 class OpenAPIHandler(MsalHandler):
     """``GET openapi.json``: the machine-readable description of this API."""
 
-    @api
+    @web.authenticated
+    @authorized
     async def get(self) -> None:
+        """The OpenAPI document."""
         self.reply(openapi_document(self.base_url))
 
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..constants import API_PATH, MANAGED_IDENTITY_PATH
 from ..errors import ExtensionInactive
-from .handlers import MsalHandler, api
+from .handlers import MsalHandler
 from .managed_identity import ManagedIdentityEndpoint, ManagedIdentityHandler
 
 __all__ = ["InactiveHandler", "InactiveManagedIdentityHandler", "inactive_routes"]
@@ -35,23 +36,28 @@ class InactiveHandler(MsalHandler):
         self.reason = reason
         self.kernel_secret = kernel_secret
 
-    @api
+    @web.authenticated
+    @authorized
     async def get(self) -> None:
         raise ExtensionInactive.because(self.reason)
 
-    @api
+    @web.authenticated
+    @authorized
     async def post(self) -> None:
         raise ExtensionInactive.because(self.reason)
 
-    @api
+    @web.authenticated
+    @authorized
     async def put(self) -> None:
         raise ExtensionInactive.because(self.reason)
 
-    @api
+    @web.authenticated
+    @authorized
     async def patch(self) -> None:
         raise ExtensionInactive.because(self.reason)
 
-    @api
+    @web.authenticated
+    @authorized
     async def delete(self) -> None:
         raise ExtensionInactive.because(self.reason)
 

@@ -24,7 +24,7 @@ from ..flows.auth_code import parse_response
 from ..flows.loopback import result_page
 from ..models import SignInMethod
 from ..service import TokenService
-from .handlers import MsalHandler, api
+from .handlers import MsalHandler
 
 __all__ = ["REDIRECT_PATH", "make_redirect_routes", "note_server_address"]
 
@@ -35,7 +35,8 @@ REDIRECT_PATH = f"{API_PATH}/redirect"
 class SignInResponseHandler(MsalHandler):
     """``POST sign-ins/{id}/response``: complete a sign-in with the address pasted."""
 
-    @api
+    @web.authenticated
+    @authorized
     async def post(self, flow_id: str) -> None:
         body = self.json_body({"url"})
         url = body.get("url")

@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .hub_config import HUB_CLIENT_ID, HUB_PYTHON_ENV_DEFAULT, config_text
 from .server import free_port
 from .waiting import wait_until
 
@@ -55,10 +56,8 @@ __all__ = [
     "proxy_command",
 ]
 
-#: The client id of the hub's app registration in the emulator (a confidential client).
-HUB_CLIENT_ID = "7d0c52a4-6b0e-4f1e-9a3c-2f6f1b8e5a10"
 #: Where ``scripts/ensure-hub`` builds the user servers' Python when run as root.
-HUB_PYTHON_ENV = Path(os.environ.get("JUPYTER_MSAL_HUB_PYTHON", "/opt/jupyter-msal-hub-python"))
+HUB_PYTHON_ENV = Path(os.environ.get("JUPYTER_MSAL_HUB_PYTHON", HUB_PYTHON_ENV_DEFAULT))
 #: The repository root (for the proxy ``scripts/ensure-hub`` installs).
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,99 +161,7 @@ class JupyterHubProcess:
         return dict(self.homes)
 
     def _config(self) -> str:
-        user_env = {
-            "JUPYTER_MSAL_AUTHORITY": self.authority,
-            "JUPYTER_MSAL_CA_BUNDLE": str(self.ca_path),
-            "JUPYTER_MSAL_INSTANCE_DISCOVERY": "false",
-            "JUPYTER_MSAL_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "JUPYTER_MSAL_HTTP_TIMEOUT": "8",
-            **self.user_environment,
-        }
-        lines = [
-            "import base64, hashlib, hmac",
-            "import jupyter_msal.hub",
-            f"c.JupyterHub.bind_url = {self.url!r}",
-            f"c.JupyterHub.hub_bind_url = 'http://127.0.0.1:{self.hub_port}'",
-            f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{self.proxy_api_port}'",
-            f"c.ConfigurableHTTPProxy.command = [{proxy_command()!r}]",
-            f"c.JupyterHub.db_url = 'sqlite:///{self.workdir / 'jupyterhub.sqlite'}'",
-            f"c.JupyterHub.cookie_secret_file = {str(self.workdir / 'cookie_secret')!r}",
-            f"c.JupyterHub.pid_file = {str(self.workdir / 'jupyterhub.pid')!r}",
-            f"c.ConfigurableHTTPProxy.pid_file = {str(self.workdir / 'proxy.pid')!r}",
-            "c.JupyterHub.cleanup_servers = False",
-            "c.JupyterHub.default_url = '/hub/home'",
-            "c.JupyterHub.redirect_to_server = False",
-            "c.Authenticator.enable_auth_state = True",
-            f"c.Authenticator.allowed_users = {set(self.users) | set(self.guests)!r}",
-            "c.Spawner.default_url = '/lab'",
-            "c.Spawner.start_timeout = 90",
-            "c.Spawner.http_timeout = 90",
-            "c.Spawner.args = ['--LabApp.news_url=None', '--LabApp.check_for_updates_class="
-            "jupyterlab.NeverCheckForUpdate']",
-            # the per-user cache key of docs/jupyterhub.md: derived from a hub secret
-            f"_CACHE_SECRET = bytes.fromhex({self.cache_secret!r})",
-            "def _cache_key(spawner):",
-            "    name = spawner.user.name.encode()",
-            "    digest = hmac.new(_CACHE_SECRET, name, hashlib.sha256).digest()",
-            "    return base64.urlsafe_b64encode(digest).decode()  # a Fernet key: no KDF",
-            f"c.Spawner.environment = {{**{user_env!r}, 'JUPYTER_MSAL_CACHE_KEY': _cache_key}}",
-            "c.JupyterHub.services = [{'name': 'test-admin', 'api_token': "
-            f"{self.admin_token!r}}}]",
-            "c.JupyterHub.load_roles = [{'name': 'test-admin', 'services': ['test-admin'], "
-            "'scopes': ['admin:users', 'admin:servers', 'tokens', 'admin:auth_state', "
-            "'list:users', 'read:users', 'list:services', 'read:services']}]",
-        ]
-        if self.as_root:
-            lines += [
-                "c.JupyterHub.spawner_class = 'localprocess'",
-                f"c.Spawner.cmd = [{str(HUB_PYTHON_ENV / 'bin' / 'jupyterhub-singleuser')!r}]",
-            ]
-        else:
-            lines += [
-                "c.JupyterHub.spawner_class = 'simple'",
-                f"c.Spawner.home_dir_template = {str(self.workdir / 'homes' / '{username}')!r}",
-                f"c.Spawner.cmd = [{sys.executable!r}, '-m', 'jupyterhub.singleuser']",
-            ]
-        if self.authenticator == "azuread":
-            lines += [
-                "c.JupyterHub.authenticator_class = 'azuread'",
-                f"c.AzureAdOAuthenticator.client_id = {HUB_CLIENT_ID!r}",
-                f"c.AzureAdOAuthenticator.client_secret = {self.client_secret!r}",
-                f"c.AzureAdOAuthenticator.tenant_id = {self.tenant_id!r}",
-                f"c.AzureAdOAuthenticator.authorize_url = "
-                f"{self.authority + '/oauth2/v2.0/authorize'!r}",
-                f"c.AzureAdOAuthenticator.token_url = {self.authority + '/oauth2/v2.0/token'!r}",
-                f"c.AzureAdOAuthenticator.oauth_callback_url = "
-                f"{self.url + 'hub/oauth_callback'!r}",
-                "c.AzureAdOAuthenticator.scope = ['openid', 'profile', 'offline_access']",
-                "c.AzureAdOAuthenticator.username_claim = 'preferred_username'",
-                f"c.AzureAdOAuthenticator.http_request_kwargs = {{'ca_certs': "
-                f"{str(self.ca_path)!r}}}",
-            ]
-        else:
-            lines += [
-                "c.JupyterHub.authenticator_class = 'dummy'",
-                f"c.DummyAuthenticator.password = {self.admin_token!r}",
-            ]
-        settings: dict[str, Any] = {
-            "ca_bundle": str(self.ca_path),
-            "instance_discovery": False,
-            "http_timeout": 8,
-            "allowed_hosts": ["127.0.0.1", "localhost"],
-        }
-        if self.authenticator != "azuread":  # the admin names the app for the service
-            settings.update(
-                client_id=HUB_CLIENT_ID,
-                client_secret=self.client_secret,
-                authority=self.authority,
-            )
-        lines.append(
-            f"jupyter_msal.hub.enable(c, public_url={self.url!r}, port={self.service_port}, "
-            f"settings={settings!r})"
-        )
-        if self.extra_config:
-            lines.append(self.extra_config)
-        return "\n".join(lines) + "\n"
+        return config_text(self, proxy=proxy_command(), python_env=HUB_PYTHON_ENV)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ fixture is used.
 * ``msal_emulator``: a fresh :class:`~jupyter_msal.testing.EntraEmulator` per test
   (``device_code_interval=1``), stopped afterwards.
 * ``msal_emulator_module``: one emulator per test module.
-* ``msal_emulator_session``: one emulator shared by the whole session; clearing faults and
-  resetting counts between tests is up to the caller (``emu.clear_faults()``,
-  ``emu.reset_counts()``, ``emu.auto_approve = None``).
+* ``msal_emulator_session``: one emulator shared by the whole session; resetting it between
+  tests is up to the caller (``emu.reset()`` returns it to a fresh start: settings, users,
+  codes, tokens, faults and counts; or just ``emu.clear_faults()``, ``emu.reset_counts()``).
 * ``msal_azurite_module``: Azurite (:class:`~jupyter_msal.testing.azurite.Azurite`) for one
   test module, trusting ``msal_emulator_module``'s tokens, always with ``--disableTelemetry``;
   the test fails, naming the fix, when Azurite is not installed (``scripts/ensure-azurite``).

@@ -9,97 +9,20 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
-import { translationBundle } from './i18n';
-import { SignInMethod } from './methods';
+import {
+  IAccountsResponse,
+  IApiErrorBody,
+  IFlow,
+  ISignOutResponse,
+  IStatus
+} from './apiTypes';
+import { translationBundle } from './util/i18n';
+import { SignInMethod } from './util/methods';
+
+export * from './apiTypes';
 
 /** The URL namespace of the server extension, below the server's base URL. */
 export const API_NAMESPACE = 'jupyter-msal';
-
-/** A signed-in account as the server describes it (no secrets). */
-export interface IAccount {
-  home_account_id: string;
-  username: string;
-  tenant_id?: string | null;
-  environment?: string | null;
-  authority?: string | null;
-  /** How it signed in: `device_code`, `auth_code`, `broker`, `hub` (the JupyterHub login). */
-  sign_in_method?: string | null;
-}
-
-/** The JSON body of every error answer of the REST API. */
-export interface IApiErrorBody {
-  error: string;
-  message: string;
-  hint?: string | null;
-  aadsts?: string | null;
-  setting?: string | null;
-  claims?: string | null;
-}
-
-/** The lifecycle states of a sign-in flow on the server. */
-export type FlowState =
-  'pending' | 'succeeded' | 'failed' | 'expired' | 'cancelled';
-
-/** A sign-in flow (`FLOW` in the REST API document). */
-export interface IFlow {
-  id: string;
-  method: string;
-  state: FlowState;
-  user_code?: string | null;
-  verification_uri?: string | null;
-  /** The identity provider's page to open in a new tab (sign-in in the browser). */
-  sign_in_url?: string | null;
-  message?: string | null;
-  expires_on?: number | null;
-  created_on?: number | null;
-  scopes?: string[];
-  account?: IAccount | null;
-  error?: IApiErrorBody | null;
-  fallback_reason?: string | null;
-  /** Grows at every new step (another method took over) and when the flow ends. */
-  step?: number;
-}
-
-/** `GET jupyter-msal/accounts` */
-export interface IAccountsResponse {
-  accounts: IAccount[];
-  revision: number;
-}
-
-/** `DELETE jupyter-msal/accounts[/{account}]` */
-export interface ISignOutResponse extends IAccountsResponse {
-  removed: IAccount[];
-}
-
-/** `GET jupyter-msal/status` */
-export interface IStatus {
-  version?: string;
-  mode?: string;
-  config?: { [key: string]: unknown };
-  cache?: {
-    path?: string | null;
-    encrypted?: boolean;
-    encryption?: string | null;
-    warnings?: string[];
-  };
-  broker?: { available: boolean; reason?: string | null };
-  region?: {
-    configured?: string | null;
-    applies?: boolean;
-    note?: string | null;
-  };
-  sign_in_methods?: string[];
-  /** The JupyterHub service's link (on a hub where the admin enabled it). */
-  hub?: {
-    url?: string | null;
-    account?: string | null;
-    in_use?: boolean;
-    note?: string | null;
-  };
-  accounts: IAccount[];
-  revision: number;
-  warnings?: string[];
-}
 
 /**
  * The `error` code of the 503 every request gets when jupyter-msal could not
@@ -309,9 +232,18 @@ export class MsalClient implements IMsalClient {
     if (signal) {
       init.signal = signal;
     }
-    let response: Response;
+    const response = await this._send(path, init, signal);
+    return this._decode<T>(response);
+  }
+
+  /** Send a request; a failure to reach the server is a `network_error`. */
+  private async _send(
+    path: string,
+    init: RequestInit,
+    signal?: AbortSignal
+  ): Promise<Response> {
     try {
-      response = await ServerConnection.makeRequest(
+      return await ServerConnection.makeRequest(
         this.url(path),
         init,
         this.serverSettings
@@ -331,6 +263,10 @@ export class MsalClient implements IMsalClient {
         )
       });
     }
+  }
+
+  /** The JSON of an answer, or the `MsalApiError` it stands for. */
+  private async _decode<T>(response: Response): Promise<T> {
     const text = await response.text();
     let data: any = null;
     if (text.length > 0) {
@@ -341,27 +277,7 @@ export class MsalClient implements IMsalClient {
       }
     }
     if (!response.ok) {
-      const errorBody =
-        data && typeof data === 'object' && typeof data.error === 'string'
-          ? (data as IApiErrorBody)
-          : null;
-      if (!errorBody && response.status === 404) {
-        throw new MsalApiError(404, {
-          error: 'not_found',
-          message: this._trans.__(
-            'The jupyter-msal server extension does not answer. Is it installed and enabled (`jupyter server extension list`)?'
-          )
-        });
-      }
-      throw new MsalApiError(response.status, {
-        ...errorBody,
-        message:
-          errorBody?.message ||
-          this._trans.__(
-            'The Jupyter server answered HTTP %1.',
-            response.status
-          )
-      });
+      throw this._errorOf(response.status, data);
     }
     if (data === null) {
       throw new MsalApiError(response.status, {
@@ -372,6 +288,28 @@ export class MsalClient implements IMsalClient {
       });
     }
     return data as T;
+  }
+
+  /** The error an answer with HTTP `status` and JSON `data` stands for. */
+  private _errorOf(status: number, data: any): MsalApiError {
+    const errorBody =
+      data && typeof data === 'object' && typeof data.error === 'string'
+        ? (data as IApiErrorBody)
+        : null;
+    if (!errorBody && status === 404) {
+      return new MsalApiError(404, {
+        error: 'not_found',
+        message: this._trans.__(
+          'The jupyter-msal server extension does not answer. Is it installed and enabled (`jupyter server extension list`)?'
+        )
+      });
+    }
+    return new MsalApiError(status, {
+      ...errorBody,
+      message:
+        errorBody?.message ||
+        this._trans.__('The Jupyter server answered HTTP %1.', status)
+    });
   }
 
   private _trans: TranslationBundle;

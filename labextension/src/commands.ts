@@ -7,21 +7,18 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { isSignInMethod, SIGN_IN_METHODS } from './methods';
-import { AccountsModel } from './model';
-import { AccountsPanel, IPanelActions } from './panel';
-import { SignInRunner } from './signInRunner';
-import { signOut } from './signOut';
+import { SignInRunner } from './actions/signIn';
+import { signOut } from './actions/signOut';
+import { AccountsModel } from './model/accounts';
+import { CommandIDs } from './tokens';
+import { isSignInMethod, methodWords, SIGN_IN_METHODS } from './util/methods';
+import { AccountsPopup } from './widgets/accountsPopup';
+import { IPanelActions } from './widgets/panel';
 
-/** The command ids. */
-export namespace CommandIDs {
-  /** Sign in (argument `method`, optional). */
-  export const signIn = 'jupyter-msal:sign-in';
-  /** Sign out (arguments `account` or `all`, optional). */
-  export const signOut = 'jupyter-msal:sign-out';
-  /** Open the accounts panel. */
-  export const showAccounts = 'jupyter-msal:show-accounts';
-}
+export { CommandIDs };
+
+/** What `app.commands.addCommand` takes. */
+type CommandOptions = Parameters<JupyterFrontEnd['commands']['addCommand']>[1];
 
 /** What the commands act on. */
 export interface ICommandContext {
@@ -30,7 +27,7 @@ export interface ICommandContext {
   /** Starts sign-ins. */
   signIns: SignInRunner;
   /** The accounts panel. */
-  panel: AccountsPanel;
+  panel: Pick<AccountsPopup, 'open'>;
   /** The indicator the panel opens next to, when it is visible. */
   indicator: Widget;
   /** The translation bundle for labels and messages. */
@@ -42,12 +39,30 @@ export function addCommands(
   app: JupyterFrontEnd,
   context: ICommandContext
 ): void {
-  const { model, signIns, panel, indicator, trans } = context;
   const { commands } = app;
+  commands.addCommand(CommandIDs.signIn, signInCommand(context));
+  commands.addCommand(CommandIDs.signOut, signOutCommand(context));
+  commands.addCommand(CommandIDs.showAccounts, showAccountsCommand(context));
+  context.model.changed.connect(() =>
+    commands.notifyCommandChanged(CommandIDs.signOut)
+  );
+}
 
-  commands.addCommand(CommandIDs.signIn, {
+/** Every sign-in method, in words: "a device code, the browser or the broker". */
+export function methodsInWords(trans: TranslationBundle): string {
+  const words = Object.values(methodWords(trans));
+  const last = words.pop() ?? '';
+  return words.length ? trans.__('%1 or %2', words.join(', '), last) : last;
+}
+
+/** Sign in (argument `method`, optional). */
+function signInCommand({ signIns, trans }: ICommandContext): CommandOptions {
+  return {
     label: trans.__('Sign in to Microsoft…'),
-    caption: trans.__('Sign in to Microsoft Entra ID (device code or broker)'),
+    caption: trans.__(
+      'Sign in to Microsoft Entra ID (with %1)',
+      methodsInWords(trans)
+    ),
     describedBy: {
       args: {
         type: 'object',
@@ -66,9 +81,12 @@ export function addCommands(
       const method = args['method'];
       return signIns.signIn(isSignInMethod(method) ? method : undefined);
     }
-  });
+  };
+}
 
-  commands.addCommand(CommandIDs.signOut, {
+/** Sign out (arguments `account` or `all`, optional). */
+function signOutCommand({ model, trans }: ICommandContext): CommandOptions {
+  return {
     label: args =>
       args['account']
         ? trans.__('Sign out of Microsoft (%1)', args['account'] as string)
@@ -97,9 +115,16 @@ export function addCommands(
     // without `account`, every account is signed out: `all` only says so
     execute: args =>
       signOut(model, trans, args['account'] as string | undefined)
-  });
+  };
+}
 
-  commands.addCommand(CommandIDs.showAccounts, {
+/** Open the accounts panel, next to the indicator when it is visible. */
+function showAccountsCommand({
+  panel,
+  indicator,
+  trans
+}: ICommandContext): CommandOptions {
+  return {
     label: trans.__('Show Microsoft Accounts'),
     caption: trans.__(
       'Show signed-in Microsoft accounts and the sign-in configuration'
@@ -107,14 +132,10 @@ export function addCommands(
     describedBy: { args: { type: 'object', properties: {} } },
     execute: () => {
       panel.open(
-        indicator.isAttached && indicator.isVisible ? indicator.node : null
+        indicator.isAttached && indicator.isVisible ? indicator : null
       );
     }
-  });
-
-  model.changed.connect(() =>
-    commands.notifyCommandChanged(CommandIDs.signOut)
-  );
+  };
 }
 
 /** Add the commands to the command palette. */

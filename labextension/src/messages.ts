@@ -5,8 +5,8 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IAccount, IApiErrorBody, IStatus } from './api';
-import { translationBundle } from './i18n';
-import { SyncState } from './model';
+import { translationBundle } from './util/i18n';
+import { SyncState } from './model/accounts';
 
 /** What went wrong, in words: a short title and a sentence saying what to do. */
 export interface IProblem {
@@ -26,25 +26,120 @@ export interface IProblem {
   detail: string;
 }
 
-function text(error: Partial<IApiErrorBody> | null | undefined): string {
-  if (!error) {
-    return '';
-  }
-  return `${error.error ?? ''} ${error.message ?? ''} ${error.hint ?? ''}`.toLowerCase();
+/** The kind of problem an error is, by the server's `error` code. */
+const KIND_BY_CODE: { readonly [code: string]: IProblem['kind'] } = {
+  sign_in_cancelled: 'cancelled',
+  // the page's own code for a sign-in it cancelled (model/signInSession.ts)
+  cancelled: 'cancelled',
+  sign_in_declined: 'declined',
+  sign_in_expired: 'expired',
+  sign_in_timed_out: 'expired',
+  identity_provider_unreachable: 'unreachable',
+  // the page's own code for a request that did not reach the server (api.ts)
+  network_error: 'server',
+  broker_unavailable: 'broker'
+};
+
+/** The kind of problem a flow state says, when the error does not. */
+const KIND_BY_STATE: { readonly [state: string]: IProblem['kind'] } = {
+  cancelled: 'cancelled',
+  expired: 'expired'
+};
+
+/** The Conditional Access block, by the server's structured `aadsts` field. */
+const POLICY_AADSTS = '53003';
+
+/** The AADSTS number of the error's `aadsts` field (never read from its message). */
+function aadstsOf(error: Partial<IApiErrorBody> | null | undefined): string {
+  return error?.aadsts ? String(error.aadsts).replace(/^aadsts/i, '') : '';
 }
 
-function aadsts(error: Partial<IApiErrorBody> | null | undefined): string {
-  if (!error) {
-    return '';
+/**
+ * The kind of problem: from the structured fields the server sends (the
+ * `error` code, the `aadsts` number) and the flow state, never from the words
+ * of a message, so that rewording a message never changes how it is treated.
+ */
+export function problemKind(
+  error: Partial<IApiErrorBody> | null | undefined,
+  state?: string
+): IProblem['kind'] {
+  if (aadstsOf(error) === POLICY_AADSTS) {
+    return 'policy';
   }
-  if (error.aadsts) {
-    return String(error.aadsts).replace(/^aadsts/i, '');
+  if (state === 'cancelled') {
+    return 'cancelled';
   }
-  const match = /aadsts(\d+)/i.exec(
-    `${error.message ?? ''} ${error.hint ?? ''}`
+  return (
+    KIND_BY_CODE[error?.error ?? ''] ?? KIND_BY_STATE[state ?? ''] ?? 'other'
   );
-  return match ? match[1] : '';
 }
+
+type Explain = (
+  error: Partial<IApiErrorBody> | null | undefined,
+  trans: TranslationBundle
+) => Omit<IProblem, 'kind'>;
+
+/** A space and the server's hint, or nothing. */
+function hintOf(error: Partial<IApiErrorBody> | null | undefined): string {
+  return error?.hint ? ` ${error.hint}` : '';
+}
+
+/** The title and the sentence for each kind of problem. */
+const EXPLAIN: { readonly [kind in IProblem['kind']]: Explain } = {
+  policy: (error, trans) => ({
+    title: trans.__('Blocked by your organization’s policy'),
+    detail: trans.__(
+      'A Conditional Access policy (AADSTS53003) does not allow this sign-in from here. %1',
+      error?.hint ||
+        trans.__('Try another sign-in method, or ask your administrator.')
+    )
+  }),
+  cancelled: (_, trans) => ({
+    title: trans.__('Sign-in cancelled'),
+    detail: trans.__('The sign-in was cancelled before it finished.')
+  }),
+  declined: (error, trans) => ({
+    title: trans.__('Sign-in declined'),
+    detail: trans.__(
+      'The sign-in was declined at the Microsoft sign-in page. Start again if that was a mistake.%1',
+      hintOf(error)
+    )
+  }),
+  expired: (_, trans) => ({
+    title: trans.__('The code expired'),
+    detail: trans.__(
+      'Nobody entered the code before it expired. Start again to get a new code.'
+    )
+  }),
+  unreachable: (error, trans) => ({
+    title: trans.__('The identity provider is unreachable'),
+    detail: trans.__(
+      'The Jupyter server could not reach the Microsoft sign-in service (timeout or refused connection). Check the network or proxy of the machine running Jupyter, then try again.%1',
+      hintOf(error)
+    )
+  }),
+  server: (_, trans) => ({
+    title: trans.__('The Jupyter server is unreachable'),
+    detail: trans.__(
+      'This page lost its connection to the Jupyter server. Check that the server still runs.'
+    )
+  }),
+  broker: (error, trans) => ({
+    title: trans.__('The sign-in broker is not available'),
+    detail: trans
+      .__('%1 Use the device code instead.', error?.message ?? '')
+      .trim()
+  }),
+  other: (error, trans) => {
+    const message = error?.message || trans.__('The sign-in did not succeed.');
+    const code = aadstsOf(error);
+    const aadsts = code && !message.includes(code) ? ` (AADSTS${code})` : '';
+    return {
+      title: trans.__('Sign-in failed'),
+      detail: `${message}${aadsts}${hintOf(error)}`
+    };
+  }
+};
 
 /**
  * Explain why a sign-in did not succeed.
@@ -58,95 +153,8 @@ export function describeProblem(
   state?: string,
   trans: TranslationBundle = translationBundle()
 ): IProblem {
-  const code = aadsts(error);
-  const words = text(error);
-  const hint = error?.hint ? ` ${error.hint}` : '';
-  if (code === '53003' || words.includes('conditional access')) {
-    return {
-      kind: 'policy',
-      title: trans.__('Blocked by your organization’s policy'),
-      detail: trans.__(
-        'A Conditional Access policy (AADSTS53003) does not allow this sign-in from here. %1',
-        error?.hint ||
-          trans.__('Try another sign-in method, or ask your administrator.')
-      )
-    };
-  }
-  if (
-    state === 'cancelled' ||
-    error?.error === 'cancelled' ||
-    error?.error === 'sign_in_cancelled'
-  ) {
-    return {
-      kind: 'cancelled',
-      title: trans.__('Sign-in cancelled'),
-      detail: trans.__('The sign-in was cancelled before it finished.')
-    };
-  }
-  if (
-    words.includes('declined') ||
-    words.includes('access_denied') ||
-    code === '70000' ||
-    code === '65004' ||
-    code === '50126'
-  ) {
-    return {
-      kind: 'declined',
-      title: trans.__('Sign-in declined'),
-      detail: trans.__(
-        'The sign-in was declined at the Microsoft sign-in page. Start again if that was a mistake.%1',
-        hint
-      )
-    };
-  }
-  if (
-    state === 'expired' ||
-    code === '70020' ||
-    words.includes('expired_token') ||
-    (error?.error ?? '').includes('expired')
-  ) {
-    return {
-      kind: 'expired',
-      title: trans.__('The code expired'),
-      detail: trans.__(
-        'Nobody entered the code before it expired. Start again to get a new code.'
-      )
-    };
-  }
-  if (error?.error === 'identity_provider_unreachable') {
-    return {
-      kind: 'unreachable',
-      title: trans.__('The identity provider is unreachable'),
-      detail: trans.__(
-        'The Jupyter server could not reach the Microsoft sign-in service (timeout or refused connection). Check the network or proxy of the machine running Jupyter, then try again.%1',
-        hint
-      )
-    };
-  }
-  if (error?.error === 'network_error') {
-    return {
-      kind: 'server',
-      title: trans.__('The Jupyter server is unreachable'),
-      detail: trans.__(
-        'This page lost its connection to the Jupyter server. Check that the server still runs.'
-      )
-    };
-  }
-  if (error?.error === 'broker_unavailable') {
-    return {
-      kind: 'broker',
-      title: trans.__('The sign-in broker is not available'),
-      detail: trans
-        .__('%1 Use the device code instead.', error.message ?? '')
-        .trim()
-    };
-  }
-  const message = error?.message || trans.__('The sign-in did not succeed.');
-  return {
-    kind: 'other',
-    title: trans.__('Sign-in failed'),
-    detail: `${message}${code && !message.includes(code) ? ` (AADSTS${code})` : ''}${hint}`
-  };
+  const kind = problemKind(error, state);
+  return { kind, ...EXPLAIN[kind](error, trans) };
 }
 
 /** The text of the always-visible indicator. */
@@ -206,17 +214,11 @@ function str(value: unknown, trans: TranslationBundle): string {
   return String(value);
 }
 
-/**
- * The effective non-secret configuration, as lines for people.
- * Only allow-listed, non-secret fields are shown.
- */
-export function configLines(
-  status: IStatus | null,
-  trans: TranslationBundle = translationBundle()
+/** Where tokens come from: authority, client id, OIDC authority, mode. */
+function identityLines(
+  status: IStatus,
+  trans: TranslationBundle
 ): IConfigLine[] {
-  if (!status) {
-    return [];
-  }
   const config = status.config ?? {};
   const lines: IConfigLine[] = [
     { label: trans.__('Authority'), value: str(config['authority'], trans) },
@@ -231,17 +233,30 @@ export function configLines(
   if (status.mode && status.mode !== 'user') {
     lines.push({ label: trans.__('Mode'), value: status.mode });
   }
+  return lines;
+}
+
+/** The token cache: encrypted or not, and where. */
+function cacheLines(status: IStatus, trans: TranslationBundle): IConfigLine[] {
   const cache = status.cache;
-  if (cache) {
-    const how = cache.encrypted
-      ? trans.__('encrypted (%1)', cache.encryption ?? trans.__('yes'))
-      : trans.__('NOT encrypted');
-    lines.push({
+  if (!cache) {
+    return [];
+  }
+  const how = cache.encrypted
+    ? trans.__('encrypted (%1)', cache.encryption ?? trans.__('yes'))
+    : trans.__('NOT encrypted');
+  return [
+    {
       label: trans.__('Token cache'),
       value: cache.path ? `${how}, ${cache.path}` : how,
       warning: !cache.encrypted
-    });
-  }
+    }
+  ];
+}
+
+/** The sign-in methods, and whether the broker is available (and why not). */
+function methodLines(status: IStatus, trans: TranslationBundle): IConfigLine[] {
+  const lines: IConfigLine[] = [];
   if (status.sign_in_methods) {
     lines.push({
       label: trans.__('Sign-in methods'),
@@ -259,19 +274,24 @@ export function configLines(
           : trans.__('not available')
     });
   }
+  return lines;
+}
+
+/** The default and allowed scopes, and the server extension's version. */
+function scopeLines(status: IStatus, trans: TranslationBundle): IConfigLine[] {
+  const config = status.config ?? {};
+  const lines: IConfigLine[] = [];
   if (config['default_scopes'] !== undefined) {
     lines.push({
       label: trans.__('Default scopes'),
       value: str(config['default_scopes'], trans)
     });
   }
-  if (
-    Array.isArray(config['allowed_scopes']) &&
-    (config['allowed_scopes'] as unknown[]).length
-  ) {
+  const allowed = config['allowed_scopes'];
+  if (Array.isArray(allowed) && allowed.length) {
     lines.push({
       label: trans.__('Allowed scopes'),
-      value: str(config['allowed_scopes'], trans)
+      value: str(allowed, trans)
     });
   }
   if (status.version) {
@@ -281,6 +301,25 @@ export function configLines(
     });
   }
   return lines;
+}
+
+/**
+ * The effective non-secret configuration, as lines for people.
+ * Only allow-listed, non-secret fields are shown.
+ */
+export function configLines(
+  status: IStatus | null,
+  trans: TranslationBundle = translationBundle()
+): IConfigLine[] {
+  if (!status) {
+    return [];
+  }
+  return [
+    ...identityLines(status, trans),
+    ...cacheLines(status, trans),
+    ...methodLines(status, trans),
+    ...scopeLines(status, trans)
+  ];
 }
 
 /** All warnings the server reports (general and cache), without duplicates. */

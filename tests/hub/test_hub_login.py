@@ -177,6 +177,85 @@ def test_the_service_refuses_requests_without_a_hub_identity(
         assert status == 400 and field in answer["message"]
 
 
+def _post_raw(url: str, token: str, raw: bytes) -> tuple[int, Any, str]:
+    """(status, JSON, Content-Type) of a POST of ``raw`` bytes to the service."""
+    request = urllib.request.Request(
+        url,
+        data=raw,
+        method="POST",
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read()), answer.headers["Content-Type"]
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read()), err.headers["Content-Type"]
+
+
+#: (body, status, words the message must hold), for every endpoint that takes a body
+MALFORMED = [
+    (b"[" * 20_000 + b"]" * 20_000, 400, "nests more than 8 levels"),
+    (json.dumps({"scopes": ["x"] * 100_000}).encode(), 413, "over 64 KiB"),
+    (b"[1, 2]", 400, "must be a JSON object"),
+    (b'"scopes"', 400, "must be a JSON object"),
+    (b"{not json", 400, "not valid JSON"),
+    (json.dumps({"scopes": [STORAGE], "bogus": 1}).encode(), 400, "Unknown field(s) bogus"),
+]
+#: the same, for api/token only
+MALFORMED_TOKEN_REQUESTS = [
+    (json.dumps({"scopes": [STORAGE], "claims": "not json"}).encode(), 400, "claims must be"),
+    (json.dumps({"scopes": [STORAGE], "claims": "[1, 2]"}).encode(), 400, "a JSON object"),
+    (json.dumps({"scopes": [STORAGE], "claims": 1}).encode(), 400, "Field 'claims'"),
+]
+
+
+def test_malformed_input_to_the_service_says_what_to_fix(
+    hub: JupyterHubProcess, logins: dict[str, Any], emulator: Any
+) -> None:
+    """The same body rules and JSON errors as the server extension: never a 5xx, never a
+    traceback in the hub's log, nothing sent to the identity provider."""
+    alice = hub.user_token(ALICE)
+    emulator.reset_counts()
+    cases = [("api/token", *case) for case in MALFORMED + MALFORMED_TOKEN_REQUESTS]
+    cases += [("api/states", *case) for case in MALFORMED]
+    for endpoint, raw, status, words in cases:
+        got, answer, kind = _post_raw(hub.service_url + endpoint, alice, raw)
+        assert (got, kind) == (status, "application/json"), (endpoint, raw[:60], answer)
+        assert words in answer["message"], (endpoint, raw[:60], answer)
+        assert answer["error"] in ("bad_request", "body_too_large")
+    assert sum(emulator.counts.values()) == 0
+    log = hub.log()
+    assert "Traceback" not in log and "RecursionError" not in log
+
+
+def test_the_service_answers_callers_in_json_never_with_a_login_page(
+    hub: JupyterHubProcess, logins: dict[str, Any]
+) -> None:
+    service = hub.service_url
+    for method in ("GET", "POST"):
+        body = {"scopes": [STORAGE]} if method == "POST" else None
+        path = "api/token" if method == "POST" else "api/account"
+        status, answer = _call(service + path, None, body, method=method)
+        assert status == 401 and answer["error"] == "unauthenticated", answer
+        assert "JUPYTERHUB_API_TOKEN" in answer["message"]
+        status, answer = _call(service + path, "not-a-token", body, method=method)
+        assert status == 401 and "does not know this token" in answer["message"]
+        # another service's token (the test admin's): users only
+        status, answer = _call(service + path, hub.admin_token, body, method=method)
+        assert status == 403 and "not a user's" in answer["message"], answer
+    # bearer works as well as token; the answer is never cached
+    request = urllib.request.Request(
+        service + "api/account", headers={"Authorization": f"Bearer {hub.user_token(ALICE)}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert json.loads(answer.read())["username"] == ALICE
+        assert answer.headers["Cache-Control"] == "no-store"
+    # the access log names paths, never query strings (they carry codes and tokens)
+    status, _ = _call(service + "api/account?token=query-secret-42", None)
+    assert status == 401
+    assert "query-secret-42" not in hub.log()
+
+
 def test_rotated_refresh_tokens_survive_a_hub_restart(
     hub: JupyterHubProcess, logins: dict[str, Any], emulator: Any
 ) -> None:

@@ -186,7 +186,7 @@ def test_credential_errors_are_client_authentication_errors(
         credential.get_token(STORAGE, tenant_id="another-tenant")
     assert "tenant another-tenant was requested" in info.value.message
 
-    jupyter_msal.logout(all=True)
+    jupyter_msal.logout(all_accounts=True)
     with pytest.raises(ClientAuthenticationError) as info:
         jupyter_msal.Credential(sign_in=False).get_token(STORAGE)
     assert info.value.message.startswith("jupyter-msal: Sign in first")
@@ -229,6 +229,53 @@ def test_async_credential(signed_in: Any) -> None:
 
     token, info = asyncio.run(main())
     assert token.token == info.token and token.token.account.username == ADA
+
+
+def test_async_credential_uses_a_thread_only_to_ask_the_server(
+    signed_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_msal.kernel import api
+    from jupyter_msal.kernel.credential import AsyncCredential
+
+    threads: list[Any] = []
+    to_thread = asyncio.to_thread
+
+    async def counting_to_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
+        threads.append(func)
+        return await to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting_to_thread)
+    api.clear_cache()
+
+    async def main() -> list[Any]:
+        async with AsyncCredential() as credential:
+            first = await credential.get_token(STORAGE)  # not kept yet: asks the server
+            kept = await credential.get_token(STORAGE)  # kept in the kernel: on the loop
+            info = await credential.get_token_info(STORAGE)
+            claims = json.dumps(CHALLENGE)
+            challenged = await credential.get_token(STORAGE, claims=claims)  # bypasses caches
+            return [first, kept, info, challenged]
+
+    first, kept, info, challenged = asyncio.run(main())
+    assert first.token == kept.token == info.token != challenged.token
+    assert len(threads) == 2
+
+
+def test_logout_all_accounts_and_the_deprecated_all(
+    signed_in: Any, emulator: EntraEmulator
+) -> None:
+    removed = jupyter_msal.logout(all_accounts=True)
+    assert [a.username for a in removed] == [ADA]
+
+    approver = emulator.approve_next()
+    jupyter_msal.login()
+    approver.wait(5)
+    with pytest.warns(DeprecationWarning, match=r"logout\(all_accounts=\.\.\.\)"):
+        removed = jupyter_msal.logout(all=True)
+    assert [a.username for a in removed] == [ADA]
+    assert jupyter_msal.accounts() == []
+    with pytest.raises(TypeError, match="'everyone'"):
+        jupyter_msal.logout(everyone=True)
 
 
 def test_bearer_auth_requests_and_httpx(

@@ -292,6 +292,15 @@ def test_accounts_login_logout_magics(
         err = k.execute(f"%msal_token {STORAGE} --no-sign-in")
         assert err.status == "error"
 
+        # --all signs out of every account (the Python API's all_accounts=True, no warning).
+        approver = emulator.approve_next("grace@contoso.com")
+        k.ok("%msal_login --method device_code")
+        approver.wait(5)
+        out = k.ok("%msal_logout --all")
+        assert out.stdout.strip() == "Signed out of grace@contoso.com."
+        assert "Warning" not in out.text()
+        assert server.request("GET", "jupyter-msal/accounts")["accounts"] == []
+
 
 def test_help_is_argparse_style(server: JupyterServerProcess) -> None:
     with server.open_kernel() as k:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from jupyter_msal.testing import DEFAULT_USERNAME as ADA
 from jupyter_msal.testing import EntraEmulator
 from jupyter_msal.testing.kernels import direct_kernel
@@ -18,6 +20,7 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@pytest.mark.slow
 def test_server_restart_keeps_sign_in(emulator: EntraEmulator, tmp_path: Path) -> None:
     env = emulator_environment(emulator, tmp_path / "cache" / "token_cache.bin")
     server = JupyterServerProcess(env, tmp_path / "server").start()
@@ -49,6 +52,7 @@ def test_server_restart_keeps_sign_in(emulator: EntraEmulator, tmp_path: Path) -
         server.stop()
 
 
+@pytest.mark.slow
 def test_direct_mode_signs_in_with_printed_code_and_shares_the_cache(
     emulator: EntraEmulator, tmp_path: Path
 ) -> None:

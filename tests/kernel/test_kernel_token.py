@@ -31,10 +31,38 @@ def jwt(payload: dict[str, Any]) -> str:
 SECRET = jwt({"aud": "https://storage.azure.com", "scp": "user_impersonation", "upn": "ada"})
 
 
-def make(token: str = SECRET, lifetime: float = 3600, **kw: Any) -> AccessToken:
+def make(
+    token: str = SECRET, lifetime: float = 3600, *, now: float | None = None, **kw: Any
+) -> AccessToken:
     kw.setdefault("scopes", ("https://storage.azure.com/.default",))
     kw.setdefault("account", ADA)
-    return AccessToken(token, time.time() + lifetime, **kw)
+    return AccessToken(token, (time.time() if now is None else now) + lifetime, **kw)
+
+
+class FrozenTime:
+    """The ``time`` module as one module sees it, with ``time()`` stopped at :attr:`now`."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        """The frozen wall-clock time."""
+        return self.now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenTime:
+    """The clock of the token object, the prompt and the kernel cache, frozen (set ``.now``)."""
+    from jupyter_msal import models
+
+    frozen = FrozenTime(float(int(time.time())))
+    monkeypatch.setattr(models, "time", frozen)
+    monkeypatch.setattr(prompt, "time", frozen)
+    monkeypatch.setattr(api, "_time", frozen.time)
+    return frozen
 
 
 # -- the token object ---------------------------------------------------------------------------
@@ -55,11 +83,11 @@ def test_token_is_a_string_everywhere_a_string_is_used() -> None:
     assert prepared.prepare().headers["Authorization"] == "Bearer " + SECRET
 
 
-def test_every_display_is_redacted() -> None:
+def test_every_display_is_redacted(clock: FrozenTime) -> None:
     from IPython.core.formatters import DisplayFormatter
     from IPython.lib.pretty import pretty
 
-    tok = make(lifetime=3590)
+    tok = make(lifetime=3590, now=clock.now)
     expected = "<AccessToken for ada@contoso.com, scopes=['https://storage.azure.com/.default'], "
     assert repr(tok).startswith(expected) and repr(tok).endswith("expires in 59 min>")
     assert pretty(tok) == repr(tok)
@@ -71,10 +99,15 @@ def test_every_display_is_redacted() -> None:
     for value in bundle.values():
         assert SECRET not in str(value)
     assert "&lt;AccessToken for ada@contoso.com" in bundle["text/html"]
-    assert make(lifetime=-5)._describe().endswith("expired>")
-    assert make(lifetime=30)._describe().endswith("expires in 29 s>") or make(
-        lifetime=30
-    )._describe().endswith("expires in 30 s>")
+    assert make(lifetime=-5, now=clock.now)._describe().endswith("expired>")
+    assert make(lifetime=0, now=clock.now)._describe().endswith("expired>")
+    half_minute = make(lifetime=30, now=clock.now)
+    minute = make(lifetime=60, now=clock.now)
+    assert half_minute._describe().endswith("expires in 30 s>")
+    assert minute._describe().endswith("expires in 1 min>")
+    clock.now += 0.5
+    assert half_minute._describe().endswith("expires in 29 s>")
+    assert minute._describe().endswith("expires in 59 s>")
     assert "for app," in repr(make(account=None))
 
 
@@ -145,16 +178,19 @@ FLOW = {
 }
 
 
-def test_prompt_html_has_link_code_copy_button_and_countdown() -> None:
-    flow = dict(FLOW, expires_on=time.time() + 900)
+def test_prompt_html_has_link_code_copy_button_and_countdown(clock: FrozenTime) -> None:
+    flow = dict(FLOW, expires_on=clock.now + 900)
     html = prompt.render_html(flow, element_id="p1")
     assert '<a href="https://microsoft.com/devicelogin" target="_blank"' in html
     assert '<input type="text" readonly value="ABCD-1234"' in html
     # The copy button falls back to execCommand where navigator.clipboard is missing (plain HTTP).
     assert "navigator.clipboard&amp;&amp;window.isSecureContext" in html
     assert "document.execCommand('copy')" in html
-    assert 'data-jmsal-remaining="900"' in html or 'data-jmsal-remaining="899"' in html
-    assert ">15:00<" in html or ">14:59<" in html
+    assert 'data-jmsal-remaining="900"' in html
+    assert ">15:00<" in html
+    clock.now += 1
+    later = prompt.render_html(flow, element_id="p1")
+    assert 'data-jmsal-remaining="899"' in later and ">14:59<" in later
     assert "<script>" in html and 'getElementById("p1")' in html
     assert "<script>" not in prompt.render_html(flow, countdown=False)
     assert "data-jmsal-remaining" not in prompt.render_html(flow, countdown=False)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import os
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -33,17 +36,8 @@ def _write_ca_certificate(emulator: EntraEmulator, path: str | os.PathLike[str])
     return target
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run an emulator until interrupted: ``python -m jupyter_msal.testing.emulator``.
-
-    Prints one JSON line (``url``, ``authority``, ``ca_bundle_path``, ``device_login_url``,
-    ``control_url``, and ``ca_out`` with ``--ca-out``) so that a parent process or a browser
-    test can find it. Serves until SIGINT, SIGTERM or SIGHUP.
-    """
-    import argparse
-    import json
-    import signal
-
+def _parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m jupyter_msal.testing.emulator``."""
     parser = argparse.ArgumentParser(
         prog="python -m jupyter_msal.testing.emulator",
         description="Run the jupyter-msal Entra ID emulator (offline testing only).",
@@ -68,8 +62,17 @@ def main(argv: list[str] | None = None) -> None:
         help="also write the CA certificate (PEM) to PATH with mode 0644, for processes of "
         "other users (ca_bundle_path is in this user's private temporary folder)",
     )
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> None:
+    """Run an emulator until interrupted: ``python -m jupyter_msal.testing.emulator``.
+
+    Prints one JSON line (``url``, ``authority``, ``ca_bundle_path``, ``device_login_url``,
+    ``control_url``, and ``ca_out`` with ``--ca-out``) so that a parent process or a browser
+    test can find it. Serves until SIGINT, SIGTERM or SIGHUP.
+    """
+    args = _parser().parse_args(argv)
     emulator = EntraEmulator(
         host=args.host,
         port=args.port,

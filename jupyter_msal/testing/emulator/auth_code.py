@@ -38,34 +38,11 @@ class AuthorizationCodeGrant(SignInPolicies, TokenMinting):
             raise ValueError("client_id and redirect_uri are required")
         state = query.get("state")
         extra: dict[str, str] = {"state": state} if state else {}
-        if query.get("response_type", "code").split()[0] != "code":
-            return redirect_uri, {
-                "error": "unsupported_response_type",
-                "error_description": "AADSTS70005: Only response_type=code is emulated.",
-                **extra,
-            }
+        refusal = self._authorize_refusal(query)
+        if refusal is not None:
+            error, description = refusal
+            return redirect_uri, {"error": error, "error_description": description, **extra}
         method = query.get("code_challenge_method", "plain")
-        if query.get("code_challenge") and method not in ("S256", "plain"):
-            return redirect_uri, {
-                "error": "invalid_request",
-                "error_description": "AADSTS501491: Invalid code_challenge_method.",
-                **extra,
-            }
-        blocked = self.sign_in_block("auth_code")
-        if blocked is not None:
-            return redirect_uri, {
-                "error": "access_denied",
-                "error_description": f"AADSTS{blocked.code}: {blocked.description}",
-                **extra,
-            }
-        try:
-            resolve_scopes(query.get("scope", ""))
-        except EmulatorGrantError as exc:
-            return redirect_uri, {
-                "error": exc.error,
-                "error_description": f"AADSTS{exc.code}: {exc.description}",
-                **extra,
-            }
         with self._lock:
             username = query.get("login_hint") or self._auto_approve or self.default_username
             user = self._ensure_user(username)
@@ -87,6 +64,22 @@ class AuthorizationCodeGrant(SignInPolicies, TokenMinting):
             if query.get("client_info") == "1":
                 params["client_info"] = self.client_info(username)
         return redirect_uri, params
+
+    def _authorize_refusal(self, query: dict[str, str]) -> tuple[str, str] | None:
+        """``(error, error_description)`` when the authorize request must be refused."""
+        if query.get("response_type", "code").split()[0] != "code":
+            return "unsupported_response_type", "AADSTS70005: Only response_type=code is emulated."
+        method = query.get("code_challenge_method", "plain")
+        if query.get("code_challenge") and method not in ("S256", "plain"):
+            return "invalid_request", "AADSTS501491: Invalid code_challenge_method."
+        blocked = self.sign_in_block("auth_code")
+        if blocked is not None:
+            return "access_denied", f"AADSTS{blocked.code}: {blocked.description}"
+        try:
+            resolve_scopes(query.get("scope", ""))
+        except EmulatorGrantError as exc:
+            return exc.error, f"AADSTS{exc.code}: {exc.description}"
+        return None
 
     def grant_authorization_code(
         self, client_id: str, form: dict[str, str], want_client_info: bool

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .handlers import EmulatorHandler
+
+if TYPE_CHECKING:
+    from .grants import EmulatorGrants
 
 __all__ = ["ControlHandler", "StateHandler"]
 
@@ -46,78 +50,105 @@ class ControlHandler(EmulatorHandler):
         self.write_json({"ok": True, **result})
 
     def _dispatch(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
-        emu = self.emu
-        if action == "approve":
-            code = emu.approve(args.get("user_code"), args.get("username"), args.get("tenant_id"))
-            return {"user_code": code}
-        if action == "decline":
-            return {"user_code": emu.decline(args.get("user_code"))}
-        if action == "expire":
-            return {"user_code": emu.expire(args.get("user_code"))}
-        if action == "latency":
-            emu.set_latency(float(args.get("seconds", 0)), args.get("endpoint", "token"))
-            return {}
-        if action == "error":
-            emu.inject_error(
-                status=int(args.get("status", 500)),
-                body=args.get("body"),
-                endpoint=args.get("endpoint", "token"),
-                count=args.get("count", 1),
-                content_type=args.get("content_type", "application/json"),
-                headers=args.get("headers"),
-            )
-            return {}
-        if action == "aadsts":
-            emu.inject_aadsts(
-                code=int(args.get("code", 50076)),
-                error=args.get("error", "interaction_required"),
-                endpoint=args.get("endpoint", "token"),
-                count=args.get("count", 1),
-                description=args.get("description"),
-                status=int(args.get("status", 400)),
-                extra=args.get("extra"),
-            )
-            return {}
-        if action == "block":
-            emu.block_sign_in(str(args.get("method", "device_code")), int(args.get("code", 53003)))
-            return {"blocked": emu.blocked_sign_ins}
-        if action == "unblock":
-            emu.unblock_sign_in(args.get("method"))
-            return {"blocked": emu.blocked_sign_ins}
-        if action == "revoke-sessions":
-            return {"revoked": emu.revoke_sessions(args.get("username"))}
-        if action == "revoke":
-            return {"revoked": emu.revoke_refresh_tokens(args.get("username"))}
-        if action == "reset":
-            emu.reset_counts()
-            return {}
-        if action == "clear-faults":
-            emu.clear_faults()
-            return {}
-        if action == "auto-approve":
-            emu.auto_approve = args.get("username")
-            return {"auto_approve": emu.auto_approve}
-        if action == "config":
-            for name in (
-                "access_token_lifetime",
-                "device_code_lifetime",
-                "device_code_interval",
-            ):
-                if name in args:
-                    setattr(emu, name, int(args[name]))
-            if "default_username" in args:
-                emu.default_username = str(args["default_username"])
-            if "access_token_version" in args:
-                version = str(args["access_token_version"])
-                if version not in ("auto", "1.0", "2.0"):
-                    raise ValueError("access_token_version must be 'auto', '1.0' or '2.0'")
-                emu.access_token_version = version
-            for flag in (
-                "refresh_token_single_use",
-                "expand_default_scope",
-                "auth_code_sign_in_page",
-            ):
-                if flag in args:
-                    setattr(emu, flag, bool(args[flag]))
-            return {}
-        raise LookupError(f"unknown control action {action!r}")
+        control = _CONTROLS.get(action)
+        if control is None:
+            raise LookupError(f"unknown control action {action!r}")
+        return control(self.emu, args)
+
+
+Control = Callable[["EmulatorGrants", dict[str, Any]], dict[str, Any]]
+
+
+def _approve(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    code = emu.approve(args.get("user_code"), args.get("username"), args.get("tenant_id"))
+    return {"user_code": code}
+
+
+def _latency(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    emu.set_latency(float(args.get("seconds", 0)), args.get("endpoint", "token"))
+    return {}
+
+
+def _error(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    emu.inject_error(
+        status=int(args.get("status", 500)),
+        body=args.get("body"),
+        endpoint=args.get("endpoint", "token"),
+        count=args.get("count", 1),
+        content_type=args.get("content_type", "application/json"),
+        headers=args.get("headers"),
+    )
+    return {}
+
+
+def _aadsts(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    emu.inject_aadsts(
+        code=int(args.get("code", 50076)),
+        error=args.get("error", "interaction_required"),
+        endpoint=args.get("endpoint", "token"),
+        count=args.get("count", 1),
+        description=args.get("description"),
+        status=int(args.get("status", 400)),
+        extra=args.get("extra"),
+    )
+    return {}
+
+
+def _block(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    emu.block_sign_in(str(args.get("method", "device_code")), int(args.get("code", 53003)))
+    return {"blocked": emu.blocked_sign_ins}
+
+
+def _unblock(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    emu.unblock_sign_in(args.get("method"))
+    return {"blocked": emu.blocked_sign_ins}
+
+
+def _auto_approve(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    emu.auto_approve = args.get("username")
+    return {"auto_approve": emu.auto_approve}
+
+
+_INT_SETTINGS = ("access_token_lifetime", "device_code_lifetime", "device_code_interval")
+_FLAG_SETTINGS = ("refresh_token_single_use", "expand_default_scope", "auth_code_sign_in_page")
+
+
+def _config(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    for name in _INT_SETTINGS:
+        if name in args:
+            setattr(emu, name, int(args[name]))
+    if "default_username" in args:
+        emu.default_username = str(args["default_username"])
+    if "access_token_version" in args:
+        version = str(args["access_token_version"])
+        if version not in ("auto", "1.0", "2.0"):
+            raise ValueError("access_token_version must be 'auto', '1.0' or '2.0'")
+        emu.access_token_version = version
+    for flag in _FLAG_SETTINGS:
+        if flag in args:
+            setattr(emu, flag, bool(args[flag]))
+    return {}
+
+
+def _done(action: Callable[[], object]) -> dict[str, Any]:
+    action()
+    return {}
+
+
+#: ``/_emulator/<action>`` -> what it does with the JSON body's arguments.
+_CONTROLS: dict[str, Control] = {
+    "approve": _approve,
+    "decline": lambda emu, args: {"user_code": emu.decline(args.get("user_code"))},
+    "expire": lambda emu, args: {"user_code": emu.expire(args.get("user_code"))},
+    "latency": _latency,
+    "error": _error,
+    "aadsts": _aadsts,
+    "block": _block,
+    "unblock": _unblock,
+    "revoke-sessions": lambda emu, args: {"revoked": emu.revoke_sessions(args.get("username"))},
+    "revoke": lambda emu, args: {"revoked": emu.revoke_refresh_tokens(args.get("username"))},
+    "reset": lambda emu, args: _done(emu.reset_counts),
+    "clear-faults": lambda emu, args: _done(emu.clear_faults),
+    "auto-approve": _auto_approve,
+    "config": _config,
+}

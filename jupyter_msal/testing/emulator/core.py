@@ -47,6 +47,31 @@ class EmulatorCore:
         device_code_lifetime: int = 900,
         device_code_interval: int = 5,
     ) -> None:
+        self._defaults: dict[str, Any] = {
+            "access_token_lifetime": access_token_lifetime,
+            "default_username": default_username,
+            "default_tenant_id": default_tenant_id,
+            "device_code_lifetime": device_code_lifetime,
+            "device_code_interval": device_code_interval,
+        }
+        self._lock = threading.RLock()
+        self._new_code = threading.Condition(self._lock)
+        self._signer = TokenSigner()
+        self._scheduled: deque[ScheduledApproval] = deque()
+        self._generation = 0
+        self._apply_settings(**self._defaults)
+        self._clear_state()
+
+    def _apply_settings(
+        self,
+        *,
+        access_token_lifetime: int,
+        default_username: str,
+        default_tenant_id: str,
+        device_code_lifetime: int,
+        device_code_interval: int,
+    ) -> None:
+        """Set every public setting to the given values or its default."""
         #: Lifetime in seconds of access tokens issued from now on (settable at any time).
         self.access_token_lifetime = access_token_lifetime
         #: ``expires_in`` of new device codes, in seconds.
@@ -82,12 +107,15 @@ class EmulatorCore:
         #: When True, the authorize endpoint shows a sign-in page for people (a username and
         #: Sign in / Cancel buttons) instead of signing the default user in at once.
         self.auth_code_sign_in_page = False
+
+    def _clear_state(self) -> None:
+        """Forget every code, token, user, fault, policy and count (caller holds no codes)."""
+        for waiting in self._scheduled:
+            waiting.cancel()
+        self._scheduled.clear()
         self._blocked_methods: dict[str, int] = {}
         self._cae_revoked: set[str] = set()
         self._cae_event_at = 0
-        self._lock = threading.RLock()
-        self._new_code = threading.Condition(self._lock)
-        self._signer = TokenSigner()
         self._device_codes: dict[str, DeviceCode] = {}
         self._user_codes: dict[str, str] = {}
         self._auth_codes: dict[str, AuthCode] = {}
@@ -101,7 +129,25 @@ class EmulatorCore:
         self._faults: dict[str, list[Fault]] = {}
         self._latency: dict[str, float] = {}
         self._auto_approve: str | None = None
-        self._scheduled: deque[ScheduledApproval] = deque()
+
+    def reset(self) -> None:
+        """Return to the state of a fresh start, keeping the address, the CA and the signing key.
+
+        Every setting goes back to the value the emulator was built with; codes, tokens, users,
+        faults, latencies, blocked sign-ins, pending approvals, counts and the request log are
+        forgotten. Tests that share one running emulator call this between tests.
+        """
+        with self._lock:
+            self._generation += 1
+            self._apply_settings(**self._defaults)
+            self._clear_state()
+            self._new_code.notify_all()
+
+    @property
+    def generation(self) -> int:
+        """How many times :meth:`reset` was called: requests that began before a reset and
+        are still waiting out an injected latency end without an answer of substance."""
+        return self._generation
 
     # Subclasses provide the base URL the tokens and documents point to.
     @property

@@ -111,7 +111,13 @@ class _IdentityHandler(EmulatorHandler):
             return
         delay = self.emu.latency_for(self.endpoint)
         if delay > 0:
+            generation = self.emu.generation
             await asyncio.sleep(delay)
+            if self.emu.generation != generation:
+                # the emulator was reset while this request waited: it belongs to a test that
+                # has ended, so it must not take the faults or codes of the next one
+                self.write_json({"error": "temporarily_unavailable"}, 503)
+                return
         fault = self.emu.take_fault(self.endpoint)
         if fault is not None:
             self.set_status(fault.status)

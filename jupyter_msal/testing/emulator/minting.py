@@ -133,7 +133,6 @@ class TokenMinting(EmulatorCore):
         user = self._ensure_user(username)
         now = now_s()
         lifetime = int(self.access_token_lifetime)
-        issuer = f"{self.url}/{tenant_id}/v2.0"
         subject = b64url(hashlib.sha256(f"{user['oid']}|{client_id}".encode()).digest()[:24])
         common: dict[str, Any] = {
             "aud": grant.resource,
@@ -151,18 +150,10 @@ class TokenMinting(EmulatorCore):
             "uti": secrets.token_urlsafe(16),
             **_claims_markers(claims),
         }
-        if self.issues_v1(grant.resource):
-            access_payload = self._user_access_v1(common, user, username, tenant_id)
-        else:
-            access_payload = {
-                **common,
-                "iss": issuer,
-                "azp": client_id,
-                "idtyp": "user",
-                "preferred_username": username,
-                "ver": "2.0",
-            }
-        access_token = self._signer.sign(access_payload)
+        access_token = self._signer.sign(
+            self._user_access_payload(common, user, username, tenant_id, client_id)
+        )
+        self._issued_access.append(access_token)
         response: dict[str, Any] = {
             "token_type": "Bearer",
             "scope": self._response_scope(grant),
@@ -172,38 +163,70 @@ class TokenMinting(EmulatorCore):
         }
         if self.refresh_in is not None:
             response["refresh_in"] = int(self.refresh_in)
-        self._issued_access.append(access_token)
         if grant.offline_access:
-            refresh_token = "1.emu." + secrets.token_urlsafe(48)
-            self._refresh_tokens[refresh_token] = RefreshGrant(
-                username=username, client_id=client_id, tenant_id=tenant_id, auth_time=auth_time
+            response["refresh_token"] = self._new_refresh_token(
+                RefreshGrant(
+                    username=username, client_id=client_id, tenant_id=tenant_id, auth_time=auth_time
+                )
             )
-            self._issued_refresh.append(refresh_token)
-            response["refresh_token"] = refresh_token
         if grant.openid:
-            id_payload: dict[str, Any] = {
-                "aud": client_id,
-                "iss": issuer,
-                "iat": now,
-                "nbf": now,
-                "exp": now + _ID_TOKEN_LIFETIME,
-                "auth_time": auth_time,
-                "name": user["name"],
-                "oid": user["oid"],
-                "preferred_username": username,
-                "sub": subject,
-                "tid": tenant_id,
-                "uti": secrets.token_urlsafe(16),
-                "ver": "2.0",
-            }
-            if nonce:
-                id_payload["nonce"] = nonce
-            id_token = self._signer.sign(id_payload)
-            self._issued_id.append(id_token)
-            response["id_token"] = id_token
+            id_claims = {**common, "auth_time": auth_time, "preferred_username": username}
+            response["id_token"] = self._new_id_token(id_claims, client_id, nonce)
         if want_client_info:
             response["client_info"] = self.client_info(username)
         return response
+
+    def _user_access_payload(
+        self,
+        common: dict[str, Any],
+        user: dict[str, str],
+        username: str,
+        tenant_id: str,
+        client_id: str,
+    ) -> dict[str, Any]:
+        """The claims of a user access token, v1- or v2-shaped for its resource."""
+        if self.issues_v1(common["aud"]):
+            return self._user_access_v1(common, user, username, tenant_id)
+        return {
+            **common,
+            "iss": f"{self.url}/{tenant_id}/v2.0",
+            "azp": client_id,
+            "idtyp": "user",
+            "preferred_username": username,
+            "ver": "2.0",
+        }
+
+    def _new_refresh_token(self, grant: RefreshGrant) -> str:
+        """A new refresh token redeemable for ``grant``'s user and client."""
+        refresh_token = "1.emu." + secrets.token_urlsafe(48)
+        self._refresh_tokens[refresh_token] = grant
+        self._issued_refresh.append(refresh_token)
+        return refresh_token
+
+    def _new_id_token(self, claims: dict[str, Any], client_id: str, nonce: str | None) -> str:
+        """A signed v2 ID token for ``client_id`` from the user's ``claims`` (those of the
+        access token, plus ``auth_time`` and ``preferred_username``)."""
+        now = claims["iat"]
+        payload: dict[str, Any] = {
+            "aud": client_id,
+            "iss": f"{self.url}/{claims['tid']}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + _ID_TOKEN_LIFETIME,
+            "auth_time": claims["auth_time"],
+            "name": claims["name"],
+            "oid": claims["oid"],
+            "preferred_username": claims["preferred_username"],
+            "sub": claims["sub"],
+            "tid": claims["tid"],
+            "uti": secrets.token_urlsafe(16),
+            "ver": "2.0",
+        }
+        if nonce:
+            payload["nonce"] = nonce
+        id_token = self._signer.sign(payload)
+        self._issued_id.append(id_token)
+        return id_token
 
     def client_info(self, username: str) -> str:
         """The base64url ``client_info`` of ``username``: ``{"uid": oid, "utid": tenant}``."""

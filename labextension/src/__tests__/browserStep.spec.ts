@@ -1,7 +1,7 @@
 import { Widget } from '@lumino/widgets';
 
-import { SignInBody } from '../dialog';
-import { SignInSession } from '../signin';
+import { SignInBody } from '../widgets/dialog';
+import { SignInSession } from '../model/signInSession';
 import { ADA, FakeClient, flow, flush } from './helpers';
 
 const PAGE =

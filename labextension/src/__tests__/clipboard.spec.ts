@@ -1,4 +1,4 @@
-import { copyText } from '../clipboard';
+import { copyText } from '../util/clipboard';
 
 function fakeWindow(options: {
   secure: boolean;

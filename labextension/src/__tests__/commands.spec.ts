@@ -8,10 +8,9 @@ import {
   CommandIDs,
   panelActions
 } from '../commands';
-import { translationBundle } from '../i18n';
-import { AccountsModel } from '../model';
-import { AccountsPanel } from '../panel';
-import { SignInRunner } from '../signInRunner';
+import { translationBundle } from '../util/i18n';
+import { AccountsModel } from '../model/accounts';
+import { SignInRunner } from '../actions/signIn';
 import { ADA, FakeClient } from './helpers';
 
 /** The part of a command registry the module uses, recording what it is told. */
@@ -47,10 +46,10 @@ function setup() {
       methods.push(method);
     }
   } as unknown as SignInRunner;
-  const anchors: (HTMLElement | null)[] = [];
+  const anchors: (Widget | null)[] = [];
   const panel = {
-    open: (anchor: HTMLElement | null) => anchors.push(anchor)
-  } as unknown as AccountsPanel;
+    open: (anchor: Widget | null) => void anchors.push(anchor)
+  };
   const indicator = new Widget();
   const trans = translationBundle();
   addCommands(app, { model, signIns, panel, indicator, trans });
@@ -113,7 +112,7 @@ describe('addCommands', () => {
     commands.run(CommandIDs.showAccounts);
     Widget.attach(indicator, document.body);
     commands.run(CommandIDs.showAccounts);
-    expect(anchors).toEqual([null, indicator.node]);
+    expect(anchors).toEqual([null, indicator]);
     Widget.detach(indicator);
     model.dispose();
   });

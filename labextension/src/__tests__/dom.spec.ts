@@ -1,4 +1,4 @@
-import { appendSentence, el } from '../dom';
+import { appendSentence, el } from '../util/dom';
 
 describe('el', () => {
   it('makes an element with attributes, a class and text', () => {

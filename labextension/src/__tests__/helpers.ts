@@ -12,7 +12,7 @@ import {
   ISignOutResponse,
   IStatus
 } from '../api';
-import { ITimers } from '../signin';
+import { ITimers } from '../model/signInSession';
 
 export const ADA: IAccount = {
   home_account_id: 'uid-ada.utid-1',

@@ -6,12 +6,12 @@ import {
 } from '@jupyterlab/translation';
 
 import { MsalClient } from '../api';
-import { TRANSLATION_DOMAIN, translationBundle } from '../i18n';
-import { MsalIndicator } from '../indicator';
+import { TRANSLATION_DOMAIN, translationBundle } from '../util/i18n';
+import { MsalIndicator } from '../widgets/indicator';
 import { describeProblem } from '../messages';
-import { AccountsModel } from '../model';
-import { AccountsPanel } from '../panel';
-import { SignInSession } from '../signin';
+import { AccountsModel } from '../model/accounts';
+import { AccountsPopup } from '../widgets/accountsPopup';
+import { SignInSession } from '../model/signInSession';
 import { FakeClient, flow, flush } from './helpers';
 
 /** A translator that marks every string it translates: «…». */
@@ -61,7 +61,7 @@ describe('translation', () => {
     await model.refresh();
     expect(indicator.label).toBe('«Sign in to Microsoft»');
     client.statusAnswers.push(new Error('offline'));
-    const panel = new AccountsPanel({
+    const popup = new AccountsPopup({
       model,
       actions: {
         signIn: () => undefined,
@@ -70,12 +70,12 @@ describe('translation', () => {
       },
       translator
     });
-    panel.open(null);
+    popup.open(null);
     await flush();
-    expect(panel.node.querySelector('#jp-msal-signin')!.textContent).toBe(
-      '«Sign in…»'
-    );
-    panel.dispose();
+    expect(
+      popup.panel!.node.querySelector('#jp-msal-signin')!.textContent
+    ).toBe('«Sign in…»');
+    popup.close();
     indicator.dispose();
     model.dispose();
   });

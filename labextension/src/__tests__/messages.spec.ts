@@ -9,7 +9,7 @@ import {
 import { ADA, BOB, status } from './helpers';
 
 describe('describeProblem', () => {
-  it('explains a Conditional Access block (AADSTS53003)', () => {
+  it('explains a Conditional Access block by the aadsts field (AADSTS53003)', () => {
     const p = describeProblem({
       error: 'identity_provider_error',
       message:
@@ -18,21 +18,14 @@ describe('describeProblem', () => {
     });
     expect(p.kind).toBe('policy');
     expect(p.detail).toMatch(/AADSTS53003/);
-    expect(
-      describeProblem({ error: 'x', message: 'AADSTS53003: blocked' }).kind
-    ).toBe('policy');
   });
 
-  it('explains a declined sign-in', () => {
-    expect(
-      describeProblem(
-        { error: 'authorization_declined', message: 'declined' },
-        'failed'
-      ).kind
-    ).toBe('declined');
-    expect(
-      describeProblem({ error: 'access_denied', message: 'no' }).kind
-    ).toBe('declined');
+  it('never reads the kind from the words of a message', () => {
+    const kind = (message: string) =>
+      describeProblem({ error: 'identity_provider_error', message }).kind;
+    expect(kind('AADSTS53003: blocked by conditional access')).toBe('other');
+    expect(kind('The user declined (access_denied)')).toBe('other');
+    expect(kind('expired_token')).toBe('other');
   });
 
   it("knows the server's own sign-in error codes", () => {
@@ -40,7 +33,51 @@ describe('describeProblem', () => {
       describeProblem({ error, message: 'x' }).kind;
     expect(kind('sign_in_declined')).toBe('declined');
     expect(kind('sign_in_expired')).toBe('expired');
+    expect(kind('sign_in_timed_out')).toBe('expired');
     expect(kind('sign_in_cancelled')).toBe('cancelled');
+  });
+
+  // Every code the UI treats specially, and one it does not know.
+  const SPECIAL: { [code: string]: string } = {
+    sign_in_declined: 'declined',
+    sign_in_expired: 'expired',
+    sign_in_timed_out: 'expired',
+    sign_in_cancelled: 'cancelled',
+    cancelled: 'cancelled',
+    identity_provider_unreachable: 'unreachable',
+    network_error: 'server',
+    broker_unavailable: 'broker',
+    a_code_from_a_newer_server: 'other'
+  };
+
+  /** The treatment of an error: everything but the message it displays. */
+  function treatment(code: string, message: string, aadsts?: string) {
+    const p = describeProblem({ error: code, message, hint: 'H.', aadsts });
+    return { ...p, detail: p.detail.split(message).join('<message>') };
+  }
+
+  it.each(Object.entries(SPECIAL))(
+    'treats %s the same whatever its message says',
+    (code, kind) => {
+      const a = treatment(code, 'The sign-in was declined.');
+      const b = treatment(code, 'Reworded: conditional access, expired_token.');
+      expect(a.kind).toBe(kind);
+      expect(b).toEqual(a);
+    }
+  );
+
+  it('treats a policy block the same whatever its message says', () => {
+    const a = treatment('identity_provider_error', 'Blocked.', '53003');
+    const b = treatment('identity_provider_error', 'Nope, declined.', '53003');
+    expect(a.kind).toBe('policy');
+    expect(b).toEqual(a);
+  });
+
+  it('gives an unknown code the generic treatment', () => {
+    const p = describeProblem({ error: 'brand_new_code', message: 'Odd.' });
+    expect(p.kind).toBe('other');
+    expect(p.title).toBe('Sign-in failed');
+    expect(p.detail).toBe('Odd.');
   });
 
   it('uses the server hint for a policy block instead of the generic advice', () => {
@@ -57,7 +94,7 @@ describe('describeProblem', () => {
   it('explains an expired code', () => {
     expect(describeProblem(null, 'expired').kind).toBe('expired');
     expect(
-      describeProblem({ error: 'expired_token', message: 'x' }, 'failed').kind
+      describeProblem({ error: 'sign_in_expired', message: 'x' }, 'failed').kind
     ).toBe('expired');
   });
 

@@ -1,4 +1,4 @@
-import { isSignInMethod, SIGN_IN_METHODS } from '../methods';
+import { isSignInMethod, SIGN_IN_METHODS } from '../util/methods';
 
 describe('sign-in methods', () => {
   it('lists the methods a page may ask for', () => {

@@ -2,7 +2,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
-import { placeIndicator } from '../placement';
+import { placeIndicator } from '../widgets/placement';
 
 function setup(withStatusBar: boolean) {
   const placed: string[] = [];

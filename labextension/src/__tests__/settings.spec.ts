@@ -1,6 +1,10 @@
 import schema from '../../schema/plugin.json';
-import { SIGN_IN_METHODS } from '../methods';
-import { DEFAULT_SETTINGS, FrontEndSettings, PLUGIN_ID } from '../settings';
+import { SIGN_IN_METHODS } from '../util/methods';
+import {
+  DEFAULT_SETTINGS,
+  FrontEndSettings,
+  PLUGIN_ID
+} from '../model/settings';
 import { settingRegistry } from './helpers';
 
 describe('DEFAULT_SETTINGS', () => {

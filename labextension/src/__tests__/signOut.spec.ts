@@ -2,9 +2,9 @@ import { Notification } from '@jupyterlab/apputils';
 import { acceptDialog, dismissDialog } from '@jupyterlab/testutils';
 
 import { MsalApiError } from '../api';
-import { translationBundle } from '../i18n';
-import { AccountsModel } from '../model';
-import { signOut } from '../signOut';
+import { translationBundle } from '../util/i18n';
+import { AccountsModel } from '../model/accounts';
+import { signOut } from '../actions/signOut';
 import { ADA, BOB, FakeClient, until } from './helpers';
 
 /** The notifications shown so far: type and message. */

@@ -1,12 +1,12 @@
 import { Widget } from '@lumino/widgets';
 
 import { MsalApiError } from '../api';
-import { SignInBody } from '../dialog';
-import { safeHttpUrl } from '../dom';
-import { MsalIndicator } from '../indicator';
-import { AccountsModel } from '../model';
-import { AccountsPanel } from '../panel';
-import { SignInSession } from '../signin';
+import { SignInBody } from '../widgets/dialog';
+import { safeHttpUrl } from '../util/dom';
+import { MsalIndicator } from '../widgets/indicator';
+import { AccountsModel } from '../model/accounts';
+import { AccountsPopup } from '../widgets/accountsPopup';
+import { SignInSession } from '../model/signInSession';
 import { ADA, BOB, FakeClient, flow, flush, status } from './helpers';
 
 describe('safeHttpUrl', () => {
@@ -112,11 +112,11 @@ const NO_ACTIONS = {
 };
 
 /** An accounts panel on `model`, opened, once the model's first answer is in. */
-async function openPanel(model: AccountsModel): Promise<AccountsPanel> {
-  const panel = new AccountsPanel({ model, actions: NO_ACTIONS });
-  panel.open(null);
+async function openPanel(model: AccountsModel): Promise<AccountsPopup> {
+  const popup = new AccountsPopup({ model, actions: NO_ACTIONS });
+  popup.open(null);
   await flush();
-  return panel;
+  return popup;
 }
 
 describe('MsalIndicator and AccountsPanel', () => {
@@ -165,7 +165,7 @@ describe('MsalIndicator and AccountsPanel', () => {
       })
     );
     const done: string[] = [];
-    const panel = new AccountsPanel({
+    const popup = new AccountsPopup({
       model,
       actions: {
         signIn: () => done.push('signIn'),
@@ -173,9 +173,9 @@ describe('MsalIndicator and AccountsPanel', () => {
         signOutAll: () => done.push('signOutAll')
       }
     });
-    panel.open(null);
+    popup.open(null);
     await flush();
-    const node = panel.node;
+    const node = popup.panel!.node;
     const accounts = node.querySelectorAll<HTMLElement>('.jp-msal-account');
     expect(Array.from(accounts).map(a => a.dataset.username)).toEqual([
       'ada@contoso.com',
@@ -191,8 +191,7 @@ describe('MsalIndicator and AccountsPanel', () => {
     );
     node.querySelector<HTMLButtonElement>('#jp-msal-signin')!.click();
     expect(done).toEqual(['signOut:bob@contoso.com', 'signOutAll', 'signIn']);
-    expect(panel.isOpen).toBe(false);
-    panel.dispose();
+    expect(popup.isOpen).toBe(false);
     model.dispose();
   });
 
@@ -211,7 +210,8 @@ describe('MsalIndicator and AccountsPanel', () => {
         }
       })
     );
-    const panel = await openPanel(model);
+    const popup = await openPanel(model);
+    const panel = popup.panel!;
     const item = panel.node.querySelector<HTMLElement>('.jp-msal-account')!;
     expect(item.dataset.username).toBe(ADA.username);
     expect(item.querySelector('.jp-msal-signout')).toBeNull();
@@ -219,7 +219,7 @@ describe('MsalIndicator and AccountsPanel', () => {
       'through your JupyterHub login'
     );
     expect(panel.node.querySelector('.jp-msal-hub-note')).toBeNull();
-    panel.dispose();
+    popup.close();
     model.dispose();
   });
 
@@ -234,11 +234,12 @@ describe('MsalIndicator and AccountsPanel', () => {
         hub: { url: 'http://hub/services/jupyter-msal/', in_use: false, note }
       })
     );
-    const panel = await openPanel(model);
+    const popup = await openPanel(model);
+    const panel = popup.panel!;
     expect(panel.node.querySelector('.jp-msal-hub-note')!.textContent).toBe(
       note
     );
-    panel.dispose();
+    popup.close();
     model.dispose();
   });
 
@@ -249,7 +250,8 @@ describe('MsalIndicator and AccountsPanel', () => {
     client.statusAnswers.push(
       new MsalApiError(503, { error: 'inactive', message, hint: 'Restart.' })
     );
-    const panel = await openPanel(model);
+    const popup = await openPanel(model);
+    const panel = popup.panel!;
     const banner = panel.node.querySelector('.jp-msal-sync-problem')!;
     expect(banner.textContent).toBe(message);
     expect(
@@ -260,22 +262,23 @@ describe('MsalIndicator and AccountsPanel', () => {
     const indicator = new MsalIndicator({ model, onActivate: () => undefined });
     expect(indicator.node.title).toContain(message);
     indicator.dispose();
-    panel.dispose();
+    popup.close();
     model.dispose();
   });
 
   it('closes on Escape and on a click outside', async () => {
     const { client, model } = setup();
     client.statusAnswers.push(status(), status());
-    const panel = new AccountsPanel({ model, actions: NO_ACTIONS });
-    panel.open(null);
-    panel.node.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
-    expect(panel.isOpen).toBe(false);
-    panel.open(null);
+    const popup = new AccountsPopup({ model, actions: NO_ACTIONS });
+    popup.open(null);
+    popup.panel!.node.dispatchEvent(
+      new KeyboardEvent('keydown', { key: 'Escape', bubbles: true })
+    );
+    expect(popup.isOpen).toBe(false);
+    popup.open(null);
     document.body.dispatchEvent(new MouseEvent('mousedown', { bubbles: true }));
-    expect(panel.isOpen).toBe(false);
+    expect(popup.isOpen).toBe(false);
     await flush();
-    panel.dispose();
     model.dispose();
   });
 });

@@ -1,5 +1,5 @@
 import { MsalApiError } from '../api';
-import { AccountsModel } from '../model';
+import { AccountsModel } from '../model/accounts';
 import { ADA, BOB, FakeClient, setPageHidden, status } from './helpers';
 
 /** A model on a scripted client; `times` holds when each poll was sent. */

@@ -1,9 +1,9 @@
 import { Notification } from '@jupyterlab/apputils';
 import { acceptDialog, dismissDialog } from '@jupyterlab/testutils';
 
-import { AccountsModel } from '../model';
-import { FrontEndSettings } from '../settings';
-import { SignInRunner } from '../signInRunner';
+import { AccountsModel } from '../model/accounts';
+import { FrontEndSettings } from '../model/settings';
+import { SignInRunner } from '../actions/signIn';
 import {
   ADA,
   FakeClient,
@@ -93,7 +93,7 @@ describe('SignInRunner', () => {
     client.getAnswers.push(
       flow({
         state: 'failed',
-        error: { error: 'authorization_declined', message: 'declined' }
+        error: { error: 'sign_in_declined', message: 'declined' }
       })
     );
     const signedIn = runner.signIn('device_code');

@@ -7,7 +7,7 @@
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { SignInMethod } from './methods';
+import { SignInMethod } from '../util/methods';
 
 /** The id of the plugin, and of its settings. */
 export const PLUGIN_ID = 'jupyter-msal:plugin';

@@ -1,5 +1,5 @@
 import { MsalApiError } from '../api';
-import { SignInSession } from '../signin';
+import { SignInSession } from '../model/signInSession';
 import { ADA, FakeClient, ImmediateTimers, flow, flush } from './helpers';
 
 function setup(options: { wait?: number } = {}) {

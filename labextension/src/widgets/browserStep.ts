@@ -6,8 +6,8 @@
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { IFlow } from './api';
-import { el, safeHttpUrl } from './dom';
+import { IFlow } from '../api';
+import { el, safeHttpUrl } from '../util/dom';
 
 /** The DOM of the browser step; `render` follows the flow. */
 export class BrowserStep {

@@ -6,7 +6,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
-import { IndicatorPlacement } from './settings';
+import { IndicatorPlacement } from '../model/settings';
 
 /** The id of the indicator's status bar item. */
 const STATUS_ITEM_ID = 'jupyter-msal:indicator';

@@ -4,10 +4,10 @@
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { el } from './dom';
-import { translationBundle } from './i18n';
-import { accountNames, indicatorLabel } from './messages';
-import { AccountsModel } from './model';
+import { el } from '../util/dom';
+import { translationBundle } from '../util/i18n';
+import { accountNames, indicatorLabel } from '../messages';
+import { AccountsModel } from '../model/accounts';
 
 /** Four coloured squares (inline SVG, no external asset). */
 const ICON_SVG =

@@ -5,9 +5,9 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { IAccount, MsalApiError } from './api';
-import { accountNames } from './messages';
-import { AccountsModel } from './model';
+import { IAccount, MsalApiError } from '../api';
+import { accountNames } from '../messages';
+import { AccountsModel } from '../model/accounts';
 
 /**
  * Sign out of `account` (home_account_id or username); without it, of the

@@ -1,6 +1,9 @@
 /**
  * The front end's copy of the server's account state, kept in sync by
- * polling `GET jupyter-msal/accounts` (its `revision` tells what changed).
+ * `GET jupyter-msal/accounts` (its `revision` tells what changed): at once
+ * when the server's event stream announces a sign-in or a sign-out
+ * (`announce`, model/serverEvents.ts), and by polling, slowly while the
+ * stream is listened to, at the normal pace when it is not.
  *
  * Pure logic: no DOM widgets. Polling is a Lumino `Poll`: it backs off after
  * errors and stands by while the page is hidden.
@@ -16,7 +19,8 @@ import {
   INACTIVE,
   IStatus,
   MsalApiError
-} from './api';
+} from '../api';
+import type { IReadonlyAccountsModel } from '../tokens';
 
 /**
  * - `loading`: nothing known yet
@@ -41,6 +45,13 @@ export interface IAccountsModelOptions {
   maxInterval?: number;
 }
 
+/**
+ * How much slower the poll goes while the server's event stream tells of
+ * sign-ins and sign-outs (5 s becomes a minute): it only catches what the
+ * stream missed.
+ */
+export const LISTENING_SLOWDOWN = 12;
+
 function sameAccounts(a: readonly IAccount[], b: readonly IAccount[]): boolean {
   return (
     a.length === b.length &&
@@ -55,14 +66,14 @@ function sameAccounts(a: readonly IAccount[], b: readonly IAccount[]): boolean {
 /**
  * The accounts signed in on the server, and the sync state.
  */
-export class AccountsModel implements IDisposable {
+export class AccountsModel implements IDisposable, IReadonlyAccountsModel {
   constructor(options: IAccountsModelOptions) {
     this._client = options.client;
     this._pollInterval = options.pollInterval ?? 5000;
     this._maxInterval = options.maxInterval ?? 60000;
     this._poll = new Poll({
       auto: false,
-      factory: () => this._fetch(),
+      factory: state => this._fetch(state.phase === 'refreshed'),
       frequency: this._frequency(),
       // no poll at all while hidden, not even one more
       linger: 0,
@@ -80,6 +91,36 @@ export class AccountsModel implements IDisposable {
   set pollInterval(value: number) {
     this._pollInterval = value;
     this._updateFrequency();
+  }
+
+  /**
+   * Whether the server's event stream is listened to: the poll then only
+   * catches what the stream missed, at a much slower pace. It turns false
+   * by itself when a scheduled poll finds a change no event announced.
+   */
+  get listening(): boolean {
+    return this._listening;
+  }
+  set listening(value: boolean) {
+    this._listening = value;
+    this._updateFrequency();
+  }
+
+  /**
+   * The server announced a change of accounts (an event of its stream):
+   * ask for the accounts now. Resolves once the answer is applied.
+   */
+  announce(): Promise<void> {
+    this._announced = true;
+    if (!this._listening) {
+      this.listening = true;
+    }
+    return this.started ? this.refresh() : Promise.resolve();
+  }
+
+  /** Whether the model polls (between `start` and `stop`). */
+  get started(): boolean {
+    return this._started;
   }
 
   /** Emitted whenever accounts, status or sync state change. */
@@ -207,7 +248,9 @@ export class AccountsModel implements IDisposable {
    * extension is no passing fault: it resolves, and the poll goes on at the
    * slowest pace.
    */
-  private async _fetch(): Promise<void> {
+  private async _fetch(refreshed: boolean): Promise<void> {
+    const announced = this._announced;
+    this._announced = false;
     let answer: IAccountsResponse;
     try {
       answer = await this._client.accounts();
@@ -222,8 +265,16 @@ export class AccountsModel implements IDisposable {
       }
       throw error;
     }
-    if (!this.isDisposed) {
-      this.apply(answer);
+    if (this.isDisposed) {
+      return;
+    }
+    const before = this._revision;
+    this.apply(answer);
+    const missed = before !== null && before !== this._revision;
+    if (missed && this._listening && !refreshed && !announced) {
+      // a scheduled poll found what no event announced: the stream is not
+      // delivering (a proxy without websockets, events not authorized)
+      this.listening = false;
     }
   }
 
@@ -266,10 +317,13 @@ export class AccountsModel implements IDisposable {
    * while the server extension is missing (backing off cannot go slower).
    */
   private _frequency(): IPoll.Frequency {
-    const max = Math.max(this._maxInterval, this._pollInterval);
+    const interval = this._listening
+      ? this._pollInterval * LISTENING_SLOWDOWN
+      : this._pollInterval;
+    const max = Math.max(this._maxInterval, interval);
     return {
       backoff: true,
-      interval: this._state === 'unavailable' ? max : this._pollInterval,
+      interval: this._state === 'unavailable' ? max : interval,
       max
     };
   }
@@ -292,6 +346,8 @@ export class AccountsModel implements IDisposable {
   private _maxInterval: number;
   private _poll: Poll<void, unknown, 'standby'>;
   private _started = false;
+  private _listening = false;
+  private _announced = false;
   private _changed = new Signal<this, void>(this);
   private _accounts: readonly IAccount[] = [];
   private _revision: number | null = null;

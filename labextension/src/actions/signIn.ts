@@ -6,13 +6,13 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
-import { IMsalClient } from './api';
-import { translationBundle } from './i18n';
-import { describeProblem } from './messages';
-import { SignInMethod } from './methods';
-import { AccountsModel } from './model';
-import { FrontEndSettings } from './settings';
-import { SessionPhase, SignInSession } from './signin';
+import { IMsalClient } from '../api';
+import { translationBundle } from '../util/i18n';
+import { describeProblem } from '../messages';
+import { SignInMethod } from '../util/methods';
+import { AccountsModel } from '../model/accounts';
+import { FrontEndSettings } from '../model/settings';
+import { SessionPhase, SignInSession } from '../model/signInSession';
 
 /**
  * Starts sign-ins and reports how they ended.
@@ -36,7 +36,7 @@ export class SignInRunner {
     if (!chosen) {
       return;
     }
-    const { showSignInDialog } = await import('./dialog');
+    const { showSignInDialog } = await import('../widgets/dialog');
     await showSignInDialog({
       createSession: () => this._newSession(chosen),
       onFinished: (session, phase) => this._report(session, phase),

@@ -17,9 +17,9 @@ import {
   IMsalClient,
   MsalApiError,
   isAbortError
-} from './api';
-import { translationBundle } from './i18n';
-import { SignInMethod } from './methods';
+} from '../api';
+import { translationBundle } from '../util/i18n';
+import { SignInMethod } from '../util/methods';
 
 /** Timer functions (injectable for tests). */
 export interface ITimers {

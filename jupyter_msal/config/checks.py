@@ -1,0 +1,91 @@
+"""Checks of one setting's value, each raising :class:`ConfigError` naming the setting.
+
+``JupyterMsal`` calls them from its ``@validate`` handlers, so an invalid value fails when it
+is assigned (from config, the environment, a keyword or later); rules that involve several
+settings are ``JupyterMsal.check``'s. Each check returns the value it accepts; ``None`` (a
+setting left unset) is always accepted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError
+
+__all__ = ["authority_url", "http_url", "not_blank", "patterns", "readable_file", "region_name"]
+
+_REGION_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def not_blank(setting: str, value: str) -> str:
+    """``value`` unless it is empty or white space."""
+    if not value.strip():
+        raise ConfigError.about(setting, "must not be empty")
+    return value
+
+
+def authority_url(setting: str, value: str | None) -> str | None:
+    """``value`` if it is an ``https://<host>/<tenant>`` URL."""
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or not parts.path.strip("/"):
+            raise ConfigError.about(
+                setting,
+                f"{value!r} is not an https://<host>/<tenant> URL "
+                "(e.g. https://login.microsoftonline.com/organizations)",
+            )
+    return value
+
+
+def http_url(setting: str, value: str | None) -> str | None:
+    """``value`` if it is an http(s) URL with a host."""
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError.about(setting, f"{value!r} is not an http(s) URL")
+    return value
+
+
+def region_name(setting: str, value: str | None) -> str | None:
+    """``value`` if it is an Azure region name (``westus2``) or ``auto``."""
+    if value is not None and value != "auto" and not _REGION_RE.fullmatch(value):
+        raise ConfigError.about(
+            setting, f"{value!r} is not an Azure region name like 'westus2' or 'auto'"
+        )
+    return value
+
+
+def patterns(setting: str, value: list[str]) -> list[str]:
+    """``value`` unless one of its patterns is empty."""
+    if any(not pattern.strip() for pattern in value):
+        raise ConfigError.about(setting, "contains an empty pattern")
+    return value
+
+
+def readable_file(setting: str, path: str | None) -> str | None:
+    """``path`` if it is empty or a file this process can read.
+
+    The file is opened: ``os.access`` says yes to root whatever the permissions. ``stat``
+    comes first, as ``Path.is_file`` (which raises ``PermissionError`` for a file in a folder
+    this user cannot enter, or in newer Pythons answers False) cannot tell the cases apart.
+    """
+    if not path:
+        return path
+    try:
+        os.stat(path)
+        if not Path(path).is_file():
+            raise ConfigError.about(setting, f"{path!r} is not a file")
+        with open(path, "rb"):
+            pass
+    except (FileNotFoundError, NotADirectoryError) as err:
+        raise ConfigError.about(setting, f"file {path!r} does not exist") from err
+    except OSError as err:
+        if isinstance(err, PermissionError):
+            why = "permission denied (the file, or a folder above it, is not readable by this user)"
+        else:
+            why = err.strerror or str(err)
+        raise ConfigError.about(setting, f"cannot read {path}: {why}") from err
+    return path
