@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -36,6 +37,25 @@ def clean_state(lab: Any, emulator: Any) -> Any:
 def open_lab(page: Any, lab: Any) -> None:
     page.goto(f"{lab.url}lab?token={lab.token}")
     expect(page.locator(INDICATOR)).to_be_visible(timeout=60_000)
+
+
+def run_from_palette(page: Any, label: str) -> None:
+    """Run the command ``label`` from JupyterLab's command palette.
+
+    The modal palette closes when it loses the focus; a page still settling can take it once,
+    so the palette is opened again (at most three times) until the search can be typed.
+    """
+    palette = page.locator(".lm-CommandPalette-input")
+    for attempt in range(3):
+        page.keyboard.press("Control+Shift+c")
+        expect(palette).to_be_visible()
+        try:
+            palette.fill(label, timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+    page.locator(".lm-CommandPalette-item", has_text=label).first.click()
 
 
 def open_tree(page: Any, lab: Any) -> None:
@@ -191,12 +211,7 @@ def test_lab_sign_out(page: Any, lab: Any, emulator: Any, shot: Any) -> None:
 
 def test_lab_declined_and_cancelled_sign_in(page: Any, lab: Any, emulator: Any, shot: Any) -> None:
     open_lab(page, lab)
-    # palette command
-    page.keyboard.press("Control+Shift+c")
-    palette = page.locator(".lm-CommandPalette-input")
-    expect(palette).to_be_visible()
-    palette.fill("Sign in to Microsoft")
-    page.locator(".lm-CommandPalette-item", has_text="Sign in to Microsoft").first.click()
+    run_from_palette(page, "Sign in to Microsoft")
 
     dialog = page.locator(DIALOG)
     expect(dialog).to_have_attribute("data-phase", "pending")
