@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .errors import BadRequest, ScopeNotAllowed
@@ -35,6 +35,7 @@ __all__ = [
     "check_policy",
     "check_scope",
     "flatten_scopes",
+    "is_audience_name",
     "resolve_scopes",
     "scope_matches",
 ]
@@ -225,15 +226,29 @@ def check_policy(scopes: Iterable[str], allowed_scopes: Sequence[str]) -> None:
             )
 
 
+#: An audience name: a bare lower-case word (no ``.``, ``/`` or ``:``).
+_AUDIENCE_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+def is_audience_name(scope: str) -> bool:
+    """Whether ``scope`` is an audience name (``storage``), not a scope: a bare lower-case word
+    that is not an OpenID scope."""
+    return scope not in OIDC_SCOPES and _AUDIENCE_NAME.fullmatch(scope) is not None
+
+
 def resolve_scopes(
     scopes: Sequence[str] | str | None,
     *,
     default_scopes: Sequence[str] = (),
     allowed_scopes: Sequence[str] = (),
+    names: Callable[[str], str] | None = None,
 ) -> tuple[str, ...]:
     """Validated, normalized scopes: ``default_scopes`` when none are named, policy enforced.
 
-    OpenID scopes are dropped unless nothing else is asked for (msal adds them itself).
+    With ``names`` (:meth:`jupyter_msal.audiences.Audiences.resolve`), each audience name
+    (:func:`is_audience_name`) is replaced by the scope it stands for before the policy is
+    checked; ``names`` raises for a name it does not know. OpenID scopes are dropped unless
+    nothing else is asked for (msal adds them itself).
     """
     if scopes is not None and not isinstance(scopes, (str, list, tuple)):
         raise BadRequest("scopes must be a list of strings")
@@ -251,5 +266,7 @@ def resolve_scopes(
         raise BadRequest(f"At most {MAX_SCOPES} scopes per request, not {len(normalized)}.")
     for scope in normalized:
         check_scope(scope)
+    if names is not None:
+        normalized = normalize_scopes(names(s) if is_audience_name(s) else s for s in normalized)
     check_policy(normalized, allowed_scopes)
     return tuple(s for s in normalized if s not in OIDC_SCOPES) or normalized

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from .audiences import Audiences
 from .audit import EventSink, policy_refused, signed_out, token_issued
 from .config.settings import JupyterMsal
 from .errors import BadRequest, Forbidden, IdentityProviderError, SignInRequired
@@ -77,6 +78,10 @@ class TokenService:
         self.hub = parts.hub
         #: Where audit events go (None: nowhere).
         self.events = events
+        #: The audience names (``storage``, ...) for the configured authority's cloud.
+        self.audiences = Audiences(
+            settings.oidc_authority or settings.authority, settings.audiences
+        )
         #: The sign-in methods offered and the sign-ins running.
         self.flows = configured_sign_ins(
             settings,
@@ -85,6 +90,7 @@ class TokenService:
             log=self.log,
             events=events,
             hub=self.hub,
+            names=self.audiences.resolve,
         )
         self._hub_routing = HubRouting(self.hub, self.accounts, self.log)
         self._lookup = TokenLookup(self.cache.last_changed, lambda: settings.token_refresh_margin)
@@ -120,11 +126,13 @@ class TokenService:
     # -- tokens -----------------------------------------------------------------------------
 
     def resolve_scopes(self, scopes: Sequence[str] | str | None) -> tuple[str, ...]:
-        """Validated, normalized scopes: defaults applied, policy enforced."""
+        """Validated, normalized scopes: defaults applied, audience names resolved, policy
+        enforced."""
         return resolve_scopes(
             scopes,
             default_scopes=self.settings.default_scopes,
             allowed_scopes=self.settings.allowed_scopes,
+            names=self.audiences.resolve,
         )
 
     def _flight_key(

@@ -179,6 +179,7 @@ async def test_openapi_document(api: Any) -> None:
         "/accounts",
         "/accounts/{account}",
         "/token",
+        "/audiences",
         "/sign-ins",
         "/sign-ins/{flow_id}",
         "/sign-ins/{flow_id}/response",

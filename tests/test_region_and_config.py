@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from traitlets import Bool, Enum, Float, Int, List
+from traitlets import Bool, Dict, Enum, Float, Int, List
 from traitlets.config import Config
 
 from jupyter_msal.config.files import load_settings
@@ -75,6 +75,8 @@ def _sample(trait: Any) -> tuple[str, Any]:
             values = list(item.values or ())[-2:][::-1]
             return ", ".join(values), values
         return "p, q", ["p", "q"]
+    if isinstance(trait, Dict):
+        return '{"lake": "https://datalake.azure.net"}', {"lake": "https://datalake.azure.net"}
     return "~/from-env", str(Path("~/from-env").expanduser())
 
 

@@ -88,6 +88,33 @@ class MsalAccountsApp(ClientApp):
                 sys.stdout.write(line + "\n")
 
 
+class MsalScopesApp(ClientApp):
+    """``jupyter msal scopes``."""
+
+    command = "scopes"
+    description = """List the audience names and the scope each stands for here.
+
+    jupyter msal scopes [--json]
+
+    A name (storage, vault, arm, ...) may be written wherever a scope goes:
+    jupyter msal token vault. The scopes are those of the configured authority's cloud."""
+
+    as_json = Bool(False, help="Print the names as JSON.").tag(config=True)
+    flags = {**base_flags, "json": flag("MsalScopesApp", "as_json", True, "Print JSON.")}
+
+    def run(self) -> None:
+        """Print each name with its scope (or why it has none here)."""
+        doc = self.client().audiences()
+        if self.as_json:
+            print_json(doc)
+            return
+        width = max((len(a["name"]) for a in doc["audiences"]), default=0)
+        sys.stdout.write(f"audience names ({doc['cloud']} cloud):\n")
+        for item in doc["audiences"]:
+            scope = item["scope"] or "(not in this cloud)"
+            sys.stdout.write(f"  {item['name']:<{width}}  {scope}\n")
+
+
 class MsalLoginApp(ScopesApp):
     """``jupyter msal login``."""
 
@@ -288,6 +315,7 @@ SUBCOMMANDS: list[type[MsalBaseApp]] = [
     MsalLoginApp,
     MsalTokenApp,
     MsalLogoutApp,
+    MsalScopesApp,
     MsalGenerateKeyApp,
     MsalEncryptCacheApp,
     MsalDemoApp,

@@ -100,6 +100,10 @@ class Client(Protocol):
         """The service's status document (``GET jupyter-msal/status``)."""
         ...
 
+    def audiences(self) -> dict[str, Any]:
+        """The audience names and their scopes (``GET jupyter-msal/audiences``)."""
+        ...
+
     def close(self) -> None:
         """Release connections (server mode) or the service (direct mode)."""
         ...

@@ -108,6 +108,10 @@ class DirectClient(SignInWaiting):
 
         return status_document(self.service)
 
+    def audiences(self) -> dict[str, Any]:
+        """The audience names, as ``GET jupyter-msal/audiences`` answers them."""
+        return self.service.audiences.document()
+
     def close(self) -> None:
         """Close the in-process service (flushes and unlocks the cache)."""
         with self._lock:

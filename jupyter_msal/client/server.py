@@ -238,6 +238,10 @@ class ServerClient(SignInWaiting):
         """``GET jupyter-msal/status``."""
         return self.request("GET", "status")
 
+    def audiences(self) -> dict[str, Any]:
+        """``GET jupyter-msal/audiences``."""
+        return self.request("GET", "audiences")
+
     def close(self) -> None:
         """Close idle keep-alive connections."""
         with self._lock:

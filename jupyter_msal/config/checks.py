@@ -13,9 +13,18 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError
+from ..errors import BadRequest, ConfigError
+from ..scopes import check_scope, is_audience_name
 
-__all__ = ["authority_url", "http_url", "not_blank", "patterns", "readable_file", "region_name"]
+__all__ = [
+    "audience_names",
+    "authority_url",
+    "http_url",
+    "not_blank",
+    "patterns",
+    "readable_file",
+    "region_name",
+]
 
 _REGION_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -62,6 +71,23 @@ def patterns(setting: str, value: list[str]) -> list[str]:
     """``value`` unless one of its patterns is empty."""
     if any(not pattern.strip() for pattern in value):
         raise ConfigError.about(setting, "contains an empty pattern")
+    return value
+
+
+def audience_names(setting: str, value: dict[str, str]) -> dict[str, str]:
+    """``value`` when each name is a lower-case word other than an OpenID scope and each
+    resource URI or scope is one scope-token (printable ASCII, no space, quote or backslash)."""
+    for name, target in value.items():
+        if not is_audience_name(name):
+            raise ConfigError.about(
+                setting, f"{name!r} is not an audience name (a lower-case word like 'lake')"
+            )
+        try:
+            check_scope(target)
+        except BadRequest:
+            raise ConfigError.about(
+                setting, f"{name!r}: {target!r} is not a resource URI or scope"
+            ) from None
     return value
 
 

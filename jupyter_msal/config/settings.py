@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Config, Configurable
 from traitlets.utils.bunch import Bunch
 
@@ -172,6 +172,18 @@ class JupyterMsal(Configurable):
         "email) are always allowed. See docs/security.md.",
     ).tag(config=True)
 
+    audiences = Dict(
+        value_trait=Unicode(),
+        key_trait=Unicode(),
+        default_value={},
+        help="Audience names added or overridden by the admin: name -> resource URI (its "
+        "'/.default' scope is asked for) or full scope, e.g. "
+        "{'lake': 'https://datalake.azure.net'}. "
+        "A name is a lower-case word; it wins over a built-in name. Users write names where a "
+        "scope goes (%msal_token storage); allowed_scopes applies to the scope a name stands "
+        "for. See docs/audiences.md.",
+    ).tag(config=True)
+
     cache_path = Unicode(
         help="The token cache file. Default: <jupyter data dir>/msal/token_cache.bin. The "
         "folder is made 0700 and the file 0600; the server and direct-mode kernels/CLI share it "
@@ -289,6 +301,10 @@ class JupyterMsal(Configurable):
     @validate("redirect_uri", "hub_service_url")
     def _valid_url(self, proposal: Bunch) -> str | None:
         return checks.http_url(proposal.trait.name, proposal.value)
+
+    @validate("audiences")
+    def _valid_audiences(self, proposal: Bunch) -> dict[str, str]:
+        return checks.audience_names(proposal.trait.name, proposal.value)
 
     @validate("allowed_scopes")
     def _valid_patterns(self, proposal: Bunch) -> list[str]:

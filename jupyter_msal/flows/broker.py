@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..identity.broker_detect import BrokerStatus
+from ..identity.msal_results import closed_by_the_user
 from ..models import SignInMethod
 from .flow import SignInFlow
 from .strategy import SignInContext, account_of, run_in_thread
@@ -40,17 +39,9 @@ class BrokerSignIn:
                 claims_challenge=flow.claims,
             )
         )
-        if _closed_by_the_user(result):
+        if closed_by_the_user(result):
             flow.cancel()  # the user closed the broker's window: no other method either
             return
         msal.checked(result, scopes=flow.scopes, during_sign_in=True)
         flow.succeed(account_of(result, self.context.accounts))
 
-
-def _closed_by_the_user(result: Any) -> bool:
-    """msal reports a window the user closed as a ``broker_error`` whose status says so."""
-    return (
-        isinstance(result, dict)
-        and result.get("error") == "broker_error"
-        and "UserCanceled" in str(result.get("_broker_status") or result.get("error_description"))
-    )

@@ -6,6 +6,7 @@ A new sign-in method is one new module implementing :class:`SignInStrategy` and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from ..audit import EventSink
 from ..config.settings import JupyterMsal
@@ -31,10 +32,12 @@ def configured_sign_ins(
     log: logging.Logger,
     events: EventSink | None,
     hub: HubLink | None,
+    names: Callable[[str], str] | None = None,
 ) -> SignInRegistry:
     """The registry of the sign-in methods ``settings`` allows (none for a service principal).
 
-    ``hub`` is the JupyterHub service's link, if this server runs under one that has it.
+    ``hub`` is the JupyterHub service's link, if this server runs under one that has it;
+    ``names`` resolves audience names in the scopes a sign-in consents to.
     """
     return SignInRegistry(
         [] if settings.service_principal else _strategies(settings, context, broker, hub),
@@ -42,7 +45,7 @@ def configured_sign_ins(
         broker_required=settings.broker == "always",
         explain_fallback=settings.broker != "never",
         resolve_scopes=lambda scopes: resolve_scopes(
-            scopes, allowed_scopes=settings.allowed_scopes
+            scopes, allowed_scopes=settings.allowed_scopes, names=names
         ),
         max_pending=settings.max_pending_sign_ins,
         log=log,

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from ..errors import IdentityProviderUnavailable, SignInExpired
+from ..identity.msal_results import error_of
 from ..models import SignInMethod
 from .flow import SignInFlow
 from .strategy import SignInContext, account_of, run_in_thread
@@ -77,7 +78,7 @@ class DeviceCodeSignIn:
                 # a 429/5xx (or msal's replay of one) is no answer yet: ask again after it
                 flow.wait_for_cancel(max(interval, min(err.retry_after or interval, 60)))
                 continue
-            error = result.get("error")
+            error = error_of(result)
             if error is None:
                 break
             if error == "slow_down":

@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config.environment import env_variable
+
 __all__ = ["DEFAULT_PORT", "SERVICE_NAME", "enable"]
 
 #: The service's name: its URL prefix is ``<hub base_url>services/<name>/``.
@@ -76,10 +78,6 @@ def _authority(c: Any) -> str:
                 return f"{parts.scheme}://{parts.netloc}{path[: -len(suffix)]}"
     tenant = _authenticator_setting(c, "tenant_id", "AAD_TENANT_ID")
     return f"https://login.microsoftonline.com/{tenant}" if tenant else ""
-
-
-def _env_name(setting: str) -> str:
-    return f"JUPYTER_MSAL_{setting.upper()}"
 
 
 def _env_value(value: Any) -> str:
@@ -131,9 +129,9 @@ def _service_environment(c: Any, settings: Mapping[str, Any]) -> dict[str, str]:
         "client_secret": _authenticator_setting(c, "client_secret", "OAUTH_CLIENT_SECRET"),
         "authority": _authority(c),
     }
-    env.update({_env_name(k): v for k, v in found.items() if v})
-    env.update({_env_name(k): _env_value(v) for k, v in settings.items()})
-    missing = [k for k in ("client_id", "client_secret") if not env.get(_env_name(k))]
+    env.update({env_variable(k): v for k, v in found.items() if v})
+    env.update({env_variable(k): _env_value(v) for k, v in settings.items()})
+    missing = [k for k in ("client_id", "client_secret") if not env.get(env_variable(k))]
     if missing:
         raise ValueError(
             "jupyter_msal.hub.enable: the hub's Entra ID app is not configured: set "
@@ -279,10 +277,10 @@ def enable(
     access = f"access:services!service={name}"
     role, user_scopes = _add_roles(hub, name, access)
     server_token_scopes = _add_server_token_scope(c, access)
-    to_users = {_env_name("hub_service_url"): user_url or f"{service_url}{prefix}"}
+    to_users = {env_variable("hub_service_url"): user_url or f"{service_url}{prefix}"}
     public = public_url or _configured(hub, "public_url")
     if public:
-        to_users[_env_name("redirect_uri")] = f"{_origin(public)}{prefix}redirect"
+        to_users[env_variable("redirect_uri")] = f"{_origin(public)}{prefix}redirect"
     _spawner_environment(c, to_users)
     return _report(_as_helm_values(service, role, user_scopes, server_token_scopes, to_users))
 

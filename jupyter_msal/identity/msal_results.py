@@ -28,7 +28,9 @@ from ..errors import (
 __all__ = [
     "AADSTS_HINTS",
     "aadsts_code",
+    "closed_by_the_user",
     "error_from_msal_result",
+    "error_of",
     "is_error_result",
     "replay_key",
 ]
@@ -70,6 +72,21 @@ def is_error_result(result: Any, keep_waiting: frozenset[str] = frozenset()) -> 
     """Whether ``result`` is an msal error dict, other than one whose ``error`` is in
     ``keep_waiting`` (e.g. a device flow's ``authorization_pending``)."""
     return isinstance(result, Mapping) and "error" in result and result["error"] not in keep_waiting
+
+
+def error_of(result: Any) -> str | None:
+    """The ``error`` of an msal result dict, or None for a result that holds tokens."""
+    if isinstance(result, Mapping) and result.get("error") is not None:
+        return str(result["error"])
+    return None
+
+
+def closed_by_the_user(result: Any) -> bool:
+    """Whether a broker result says the user closed the sign-in window: msal reports it as a
+    ``broker_error`` whose status names ``UserCanceled``."""
+    return error_of(result) == "broker_error" and "UserCanceled" in str(
+        result.get("_broker_status") or result.get("error_description")
+    )
 
 
 def replay_key(result: Mapping[str, Any]) -> tuple[Any, Any]:

@@ -64,8 +64,8 @@ class MsalMagics(Magics):
     @ma.argument(
         "scopes",
         nargs="*",
-        help="Scopes, e.g. https://storage.azure.com/.default "
-        "(default: JupyterMsal.default_scopes).",
+        help="Scopes or audience names, e.g. https://storage.azure.com/.default or storage "
+        "(default: JupyterMsal.default_scopes; %%msal_scopes lists the names).",
     )
     @ma.argument("-a", "--account", help="Username or home_account_id (default: the only one).")
     @ma.argument(
@@ -91,6 +91,7 @@ class MsalMagics(Magics):
         Interrupting the kernel cancels the sign-in. Example::
 
             token = %msal_token https://storage.azure.com/.default
+            token = %msal_token storage
         """
         from . import api
 
@@ -126,6 +127,22 @@ class MsalMagics(Magics):
         from IPython.display import display
 
         display(AccountTable(accounts))
+
+    @ma.magic_arguments()
+    @no_var_expand
+    @line_magic
+    def msal_scopes(self, line: str = "") -> None:
+        """List the audience names (``storage``, ``vault``, ...) and the scope each stands for
+        on this server's cloud: ``%msal_token storage`` asks for that scope."""
+        from ..client import get_client
+
+        self._parse(self.msal_scopes, line)
+        doc = get_client().audiences()
+        width = max((len(a["name"]) for a in doc["audiences"]), default=0)
+        lines = [f"audience names ({doc['cloud']} cloud):"]
+        for item in doc["audiences"]:
+            lines.append(f"  {item['name']:<{width}}  {item['scope'] or '(not in this cloud)'}")
+        print("\n".join(lines))
 
     @ma.magic_arguments()
     @ma.argument("scopes", nargs="*", help="Scopes to consent to while signing in.")

@@ -93,6 +93,16 @@ class StatusHandler(MsalHandler):
         self.reply(status_document(self.service, accounts))
 
 
+class AudiencesHandler(MsalHandler):
+    """``GET audiences``: the audience names and the scope each stands for here."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """The names of this server's cloud, the admin's included."""
+        self.reply(self.service.audiences.document())
+
+
 class AccountsHandler(MsalHandler):
     """``GET accounts``; ``DELETE accounts[/{account}]`` signs out one or all."""
 
@@ -223,6 +233,7 @@ def make_routes(
         (rf"{prefix}/accounts", AccountsHandler, kwargs),
         (rf"{prefix}/accounts/([^/]+)", AccountsHandler, kwargs),
         (rf"{prefix}/token", TokenHandler, kwargs),
+        (rf"{prefix}/audiences", AudiencesHandler, kwargs),
         (rf"{prefix}/sign-ins", SignInsHandler, kwargs),
         (rf"{prefix}/sign-ins/([^/]+)", SignInHandler, kwargs),
         (rf"{prefix}/openapi.json", OpenAPIHandler, kwargs),
