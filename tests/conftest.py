@@ -9,6 +9,7 @@
 * ``jp_server_config``: pytest-jupyter's server config with the extension enabled.
 * ``msal_app`` / ``msal_service``: the loaded extension app and its TokenService.
 * ``service``: a TokenService in the test's own process (no server) on the same settings.
+* ``shell_env``: a plain shell's environment (direct mode) with its own copy of the CA.
 * ``api``: a small async client for ``jupyter-msal/...`` on the pytest-jupyter server; every
   JSON answer it receives must be one the served OpenAPI document (``openapi_doc``) describes
   (operation, status code and schema), so the document cannot drift from the code;
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -285,3 +287,21 @@ def service(msal_env: dict[str, str]) -> Iterator[TokenService]:
         yield svc
     finally:
         svc.close()
+
+
+@pytest.fixture
+def shell_env(msal_emulator: EntraEmulator, tmp_path: Path) -> dict[str, str]:
+    """A plain shell's environment (direct mode) on the test's emulator, cache and CA copy.
+
+    The CA certificate is copied so that the emulator can be stopped (a refused connection)
+    while processes keep their configuration.
+    """
+    ca = tmp_path / "ca.pem"
+    shutil.copy(msal_emulator.ca_bundle_path, ca)
+    (tmp_path / "config").mkdir()
+    return emulator_environment(
+        msal_emulator,
+        tmp_path / "cache" / "token_cache.bin",
+        JUPYTER_MSAL_CA_BUNDLE=str(ca),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -27,7 +26,6 @@ from jupyter_msal.cache import encrypt_plaintext_cache, generate_key, open_token
 from jupyter_msal.cache.crypto import cache_key, decode_cache, looks_key_encrypted
 from jupyter_msal.cache.http_cache import valid_http_cache
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
-from jupyter_msal.testing.server import emulator_environment
 from jupyter_msal.testing.server import run_cli as cli
 
 NAMED = "https://storage.azure.com/user_impersonation"
@@ -77,17 +75,11 @@ def other_host() -> Iterator[ConnectionCounter]:
 
 
 @pytest.fixture
-def keyed_env(msal_emulator: EntraEmulator, tmp_path: Path) -> dict[str, str]:
+def keyed_env(shell_env: dict[str, str]) -> dict[str, str]:
     """A plain shell (direct mode) on the emulator, with a cache_key; the other loopback
     address is allowed, as every host is when ``allowed_hosts`` is not set."""
-    ca = tmp_path / "ca.pem"
-    shutil.copy(msal_emulator.ca_bundle_path, ca)
-    (tmp_path / "config").mkdir()
-    return emulator_environment(
-        msal_emulator,
-        tmp_path / "cache" / "token_cache.bin",
-        JUPYTER_MSAL_CA_BUNDLE=str(ca),
-        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+    return dict(
+        shell_env,
         JUPYTER_MSAL_CACHE_ENCRYPTION="auto",
         JUPYTER_MSAL_CACHE_KEY=KEY,
         JUPYTER_MSAL_ALLOWED_HOSTS=f"127.0.0.1,localhost,{OTHER_HOST}",

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import shutil
 import stat
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from jupyter_msal.errors import (
     IdentityProviderUnreachable,
 )
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
-from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
+from jupyter_msal.testing.server import JupyterServerProcess
 from jupyter_msal.testing.server import run_cli as cli
 
 STORAGE = "https://storage.azure.com/.default"
@@ -38,24 +37,6 @@ DOWN = 503
 def requests_seen(emulator: EntraEmulator) -> int:
     """How many requests reached the emulator's identity endpoints (answered or not)."""
     return sum(v for k, v in emulator.counts.items() if not k.startswith("grant:"))
-
-
-@pytest.fixture
-def shell_env(msal_emulator: EntraEmulator, tmp_path: Path) -> dict[str, str]:
-    """A plain shell's environment (direct mode) on the test's emulator, cache and CA copy.
-
-    The CA certificate is copied so that the emulator can be stopped (a refused connection)
-    while processes keep their configuration.
-    """
-    ca = tmp_path / "ca.pem"
-    shutil.copy(msal_emulator.ca_bundle_path, ca)
-    (tmp_path / "config").mkdir()
-    return emulator_environment(
-        msal_emulator,
-        tmp_path / "cache" / "token_cache.bin",
-        JUPYTER_MSAL_CA_BUNDLE=str(ca),
-        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-    )
 
 
 def signed_in_with_token(env: dict[str, str], emulator: EntraEmulator) -> str:

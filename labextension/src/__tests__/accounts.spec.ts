@@ -1,16 +1,10 @@
 import { MsalApiError } from '../api';
 import { AccountsModel } from '../model/accounts';
-import { ADA, BOB, FakeClient, setPageHidden, status } from './helpers';
+import { ADA, BOB, countingClient, setPageHidden, status } from './helpers';
 
 /** A model on a scripted client; `times` holds when each poll was sent. */
 function setup() {
-  const client = new FakeClient();
-  const times: number[] = [];
-  const accounts = client.accounts.bind(client);
-  client.accounts = () => {
-    times.push(Date.now());
-    return accounts();
-  };
+  const { client, times } = countingClient();
   const model = new AccountsModel({
     client,
     pollInterval: 5000,

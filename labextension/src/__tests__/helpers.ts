@@ -146,6 +146,18 @@ export class FakeClient implements IMsalClient {
 }
 
 /** Timers that fire on the next microtask (recording the delays asked for). */
+/** A scripted client whose `times` holds when each `GET accounts` was sent. */
+export function countingClient(): { client: FakeClient; times: number[] } {
+  const client = new FakeClient();
+  const times: number[] = [];
+  const accounts = client.accounts.bind(client);
+  client.accounts = () => {
+    times.push(Date.now());
+    return accounts();
+  };
+  return { client, times };
+}
+
 export class ImmediateTimers implements ITimers {
   delays: number[] = [];
   setTimeout(cb: () => void, ms: number): number {

@@ -8,7 +8,7 @@ import {
   SIGN_IN_EVENT,
   SIGN_OUT_EVENT
 } from '../model/serverEvents';
-import { ADA, BOB, FakeClient, setPageHidden } from './helpers';
+import { ADA, BOB, countingClient, setPageHidden } from './helpers';
 
 /** A stand-in for `app.serviceManager.events`: a stream the test emits on. */
 function fakeEvents() {
@@ -21,13 +21,7 @@ function fakeEvents() {
 
 /** A model polling every second on a scripted client; `sent` says when. */
 function setup() {
-  const client = new FakeClient();
-  const times: number[] = [];
-  const accounts = client.accounts.bind(client);
-  client.accounts = () => {
-    times.push(Date.now());
-    return accounts();
-  };
+  const { client, times } = countingClient();
   const model = new AccountsModel({
     client,
     pollInterval: 1000,
