@@ -73,3 +73,8 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def fmt_delta(seconds: float) -> str:
+    """A difference of durations with its sign: ``+12 ms``, ``-3.20 ms``."""
+    return ("-" if seconds < 0 else "+") + fmt_s(abs(seconds))

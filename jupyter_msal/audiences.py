@@ -26,9 +26,12 @@ __all__ = [
     "BUILT_IN",
     "CLOUDS",
     "CLOUD_HOSTS",
+    "DISPLAY_NAMES",
+    "OTHER_URIS",
     "Audiences",
     "audience_table",
     "cloud_of",
+    "display_name",
     "scope_for",
     "unknown_name",
 ]
@@ -113,6 +116,32 @@ BUILT_IN: dict[str, tuple[str, str | None, str | None]] = {
 }
 #: Other names for built-in names.
 ALIASES = {"management": "arm", "keyvault": "vault", "powerbi": "pbi", "openai": "cognitive"}
+#: What each built-in name is called in Azure's own words (shown to users, e.g. in a
+#: notification that a tool asked for a token).
+DISPLAY_NAMES = {
+    "arm": "Azure Resource Manager",
+    "storage": "Azure Storage",
+    "vault": "Azure Key Vault",
+    "graph": "Microsoft Graph",
+    "sql": "Azure SQL Database",
+    "cosmos": "Azure Cosmos DB",
+    "kusto": "Azure Data Explorer",
+    "pbi": "Power BI",
+    "fabric": "Microsoft Fabric",
+    "synapse": "Azure Synapse Analytics",
+    "devops": "Azure DevOps",
+    "ml": "Azure Machine Learning",
+    "cognitive": "Azure AI services",
+    "eventhubs": "Azure Event Hubs",
+    "servicebus": "Azure Service Bus",
+}
+#: Resource URIs that stand for a built-in name besides those of :data:`BUILT_IN` (the
+#: Azure CLI asks for Resource Manager tokens with the classic management URI).
+OTHER_URIS = {
+    "https://management.core.windows.net": "arm",
+    "https://management.core.chinacloudapi.cn": "arm",
+    "https://management.core.usgovcloudapi.net": "arm",
+}
 
 
 def cloud_of(authority: str | None) -> str:
@@ -134,6 +163,26 @@ def scope_for(value: str) -> str:
     if "." in path.rstrip("/").rpartition("/")[2]:
         return value
     return value.rstrip("/") + "/.default"
+
+
+def _resource_key(value: str) -> str:
+    """A resource URI or scope reduced to compare resources: no ``/.default``, no trailing
+    slash, lower case."""
+    value = value.strip()
+    if value.endswith("/.default"):
+        value = value[: -len("/.default")]
+    return value.rstrip("/").lower()
+
+
+def display_name(resource: str) -> str | None:
+    """The name of a built-in resource in any cloud (``Azure Storage`` for
+    ``https://storage.azure.com/.default``); None for a resource this table does not know."""
+    key = _resource_key(resource)
+    for name, uris in BUILT_IN.items():
+        if key in (_resource_key(uri) for uri in uris if uri):
+            return DISPLAY_NAMES.get(name)
+    name = OTHER_URIS.get(key)
+    return DISPLAY_NAMES.get(name) if name else None
 
 
 def audience_table(authority: str | None, overrides: Mapping[str, str]) -> dict[str, str | None]:

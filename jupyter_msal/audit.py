@@ -21,12 +21,14 @@ __all__ = [
     "SIGN_IN_SCHEMA",
     "SIGN_OUT_SCHEMA",
     "TOKEN_SCHEMA",
+    "TOKEN_WANTED_SCHEMA",
     "EventSink",
     "policy_refused",
     "resource_of",
     "schema_paths",
     "signed_out",
     "token_issued",
+    "token_wanted",
     "watch_sign_in",
 ]
 
@@ -37,6 +39,9 @@ SCHEMA_NAMESPACE = "urn:jupyter-msal:events:"
 SIGN_IN_SCHEMA = SCHEMA_NAMESPACE + "sign_in:v1"
 SIGN_OUT_SCHEMA = SCHEMA_NAMESPACE + "sign_out:v1"
 TOKEN_SCHEMA = SCHEMA_NAMESPACE + "token:v1"
+TOKEN_WANTED_SCHEMA = SCHEMA_NAMESPACE + "token_wanted:v1"
+#: The longest resource a token_wanted event carries (its schema's ``maxLength``).
+MAX_RESOURCE_LENGTH = 256
 
 _RESERVED = {"openid", "profile", "offline_access", "email"}
 
@@ -104,6 +109,29 @@ def policy_refused(
             "error": str(getattr(error, "code", "error")),
         },
     )
+
+
+def token_wanted(
+    sink: EventSink,
+    scopes: Sequence[str] | str | None,
+    *,
+    tool: str,
+    via: str,
+    error: Any,
+    resource_name: str | None = None,
+) -> None:
+    """A ``tool`` asked for ``scopes`` through ``via`` and was refused with ``error`` (a
+    sign-in is needed): what lets the page offer the sign-in."""
+    resource = resource_of(scopes)
+    data = {
+        "resource": (resource.rstrip("/") or resource)[:MAX_RESOURCE_LENGTH],
+        "tool": tool,
+        "via": via,
+        "error": str(getattr(error, "code", "error")),
+    }
+    if resource_name:
+        data["resource_name"] = resource_name
+    sink(TOKEN_WANTED_SCHEMA, data)
 
 
 def signed_out(sink: EventSink, accounts: Iterable[Any]) -> None:

@@ -16,6 +16,7 @@ __all__ = [
     "SECRET_HEADER",
     "SERVER_SECRET_ENV",
     "SERVER_URL_ENV",
+    "TENANTS_SEGMENT",
 ]
 
 #: The values of ``JupyterMsal.cache_encryption`` (and of the token cache's ``encryption``).
@@ -42,3 +43,6 @@ IDENTITY_HEADER = "X-IDENTITY-HEADER"
 MSI_ENDPOINT_ENV = "MSI_ENDPOINT"
 #: Where the managed-identity endpoint lives below the server's base_url.
 MANAGED_IDENTITY_PATH = f"{API_PATH}/managed-identity"
+#: The segment before a tenant in the managed-identity endpoint's per-tenant URL
+#: (``{MANAGED_IDENTITY_PATH}/tenants/<tenant>``).
+TENANTS_SEGMENT = "tenants"

@@ -18,7 +18,8 @@ The tree::
     │   └── AccountNotNamed              a sign-out that names no account (and not "all")
     ├── TooManySignIns                   too many sign-ins are waiting for the user
     ├── Forbidden                        authenticated but not allowed (browsers asking for tokens)
-    │   └── ScopeNotAllowed              the admin policy ``allowed_scopes`` forbids a scope
+    │   ├── ScopeNotAllowed              the admin policy ``allowed_scopes`` forbids a scope
+    │   └── TenantNotAllowed             the admin policy ``allowed_tenants`` forbids a tenant
     ├── NotFound                         unknown account or sign-in
     ├── SignInRequired                   nobody signed in, or the refresh token no longer works
     │   └── HubLoginUnusable             the JupyterHub login cannot give this token
@@ -75,6 +76,7 @@ __all__ = [
     "SignInFailed",
     "SignInRequired",
     "SignInTimedOut",
+    "TenantNotAllowed",
     "TooManySignIns",
     "Unauthenticated",
     "error_from_dict",
@@ -210,6 +212,19 @@ class ScopeNotAllowed(Forbidden):
     code = "scope_not_allowed"
 
 
+class TenantNotAllowed(Forbidden):
+    """The admin policy ``JupyterMsal.allowed_tenants`` does not allow the tenant asked for.
+
+    ``tenant`` is the tenant that was refused.
+    """
+
+    code = "tenant_not_allowed"
+
+    def __init__(self, message: str, *, tenant: str | None = None, **kw: Any) -> None:
+        super().__init__(message, tenant=tenant, **kw)
+        self.tenant = tenant
+
+
 class NotFound(JupyterMsalError, LookupError):
     """An account or sign-in that does not exist."""
 
@@ -219,7 +234,9 @@ class NotFound(JupyterMsalError, LookupError):
 class SignInRequired(JupyterMsalError):
     """No usable account for this request: sign in (again).
 
-    ``scopes`` and ``claims`` are what a new interactive sign-in must ask for.
+    ``scopes`` and ``claims`` are what a new interactive sign-in must ask for; ``tenant``
+    the tenant it must sign in to, when a tenant other than the account's own demands its
+    own sign-in (MFA, consent, Conditional Access).
     """
 
     code = "sign_in_required"
@@ -230,12 +247,14 @@ class SignInRequired(JupyterMsalError):
         *,
         scopes: tuple[str, ...] | list[str] = (),
         claims: str | None = None,
+        tenant: str | None = None,
         **kw: Any,
     ) -> None:
         kw.setdefault("hint", "Run %msal_login, `jupyter msal login`, or use the Sign in button.")
-        super().__init__(message, scopes=list(scopes) or None, claims=claims, **kw)
+        super().__init__(message, scopes=list(scopes) or None, claims=claims, tenant=tenant, **kw)
         self.scopes = tuple(scopes)
         self.claims = claims
+        self.tenant = tenant
 
 
 class HubLoginUnusable(SignInRequired):

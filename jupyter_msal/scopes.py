@@ -5,6 +5,8 @@
     flatten_scopes(("a b", ["c"]))              -> ("a", "b", "c")
     resolve_scopes(requested, default_scopes=…, allowed_scopes=…) -> what msal is asked for
     check_account_selector("ada@contoso.com")   -> the selector, or BadRequest
+    check_tenant("Contoso.onmicrosoft.com")     -> "contoso.onmicrosoft.com", or BadRequest
+    check_tenant_policy(tenant, allowed_tenants) -> None, or TenantNotAllowed
 
 What reaches the identity provider (and the logs) is validated strictly: a scope is an
 RFC 6749 ``scope-token`` (printable ASCII, no quote or backslash) of at most
@@ -21,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .errors import BadRequest, ScopeNotAllowed
+from .errors import BadRequest, ScopeNotAllowed, TenantNotAllowed
 from .models import normalize_scopes
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "check_claims",
     "check_policy",
     "check_scope",
+    "check_tenant",
+    "check_tenant_policy",
     "flatten_scopes",
     "is_audience_name",
     "resolve_scopes",
@@ -113,6 +117,44 @@ def check_claims(claims: str) -> str:
     if not isinstance(doc, dict):
         raise BadRequest("claims must be a JSON object (a claims challenge).")
     return claims
+
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DOMAIN = re.compile(r"(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+#: Authority names that stand for several tenants: an authority may use them, a request not.
+MULTI_TENANT_NAMES = frozenset({"common", "organizations", "consumers"})
+
+
+def check_tenant(tenant: str) -> str:
+    """``tenant`` in lower case when it is a tenant id (a GUID) or a domain name
+    (``contoso.onmicrosoft.com``), else :class:`BadRequest` saying what a tenant looks like."""
+    if not isinstance(tenant, str):
+        raise BadRequest("tenant must be a string (a tenant id or a domain name)")
+    value = tenant.strip().lower()
+    if value in MULTI_TENANT_NAMES:
+        raise BadRequest(
+            f"{value!r} names no one tenant: ask for a tenant id (a GUID) or a domain name such "
+            "as contoso.onmicrosoft.com, or leave the tenant out for the account's own."
+        )
+    if not (_GUID.fullmatch(value) or _DOMAIN.fullmatch(value)):
+        raise BadRequest(
+            f"Invalid tenant {_shown(tenant)}: use a tenant id (a GUID such as "
+            "72f988bf-86f1-41af-91ab-2d7cd011db47) or a domain name (contoso.onmicrosoft.com)."
+        )
+    return value
+
+
+def check_tenant_policy(tenant: str, allowed_tenants: Sequence[str]) -> None:
+    """Raise :class:`TenantNotAllowed` unless the admin policy ``allowed_tenants`` (tenant
+    ids and domain names in lower case; empty: any tenant) lists ``tenant`` or ``*``."""
+    if not allowed_tenants or "*" in allowed_tenants or tenant in allowed_tenants:
+        return
+    raise TenantNotAllowed(
+        f"Tenant {tenant} is not allowed here: JupyterMsal.allowed_tenants lists "
+        f"{', '.join(allowed_tenants)}.",
+        tenant=tenant,
+        hint="Ask for one of those tenants, or ask the admin to allow this one.",
+    )
 
 
 def flatten_scopes(scopes: Iterable[Any]) -> tuple[str, ...]:

@@ -5,8 +5,11 @@ and :func:`~jupyter_msal.flows.configured.configured_sign_ins`) and acquires tok
 from the lookup in front of msal, from msal's cache, or with one refresh shared by every
 concurrent request for the same token. On a JupyterHub with the jupyter-msal service,
 :class:`~jupyter_msal.identity.hub_routing.HubRouting` decides which requests the hub login
-serves. It never signs in interactively; it raises :class:`~jupyter_msal.errors.SignInRequired`
-and the sign-in flows (``service.flows``) do that.
+serves. A request may name a tenant (a guest tenant of the signed-in account): its token
+comes from the same sign-in, redeemed at that tenant (:meth:`MsalApp.app_for
+<jupyter_msal.identity.msal_app.MsalApp.app_for>`), under the admin policy
+``allowed_tenants``. It never signs in interactively; it raises
+:class:`~jupyter_msal.errors.SignInRequired` and the sign-in flows (``service.flows``) do that.
 
 Everything is synchronous and thread-safe, except the ``*_async`` method for the event loop.
 No tornado and no IPython here.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,16 +32,24 @@ from .flows.configured import configured_sign_ins
 from .identity.assembly import assemble
 from .identity.hub_routing import HubRouting
 from .identity.lookup import TokenLookup, find_resource_token
+from .identity.msal_results import tenant_refused
 from .identity.single_flight import SingleFlight
 from .identity.transport import GuardedSession
 from .metrics import LOOKUP_HITS, TOKEN_REQUESTS, token_request
 from .models import AccessToken, Account
-from .scopes import check_account_selector, check_claims, resolve_scopes
+from .scopes import (
+    MULTI_TENANT_NAMES,
+    check_account_selector,
+    check_claims,
+    check_tenant,
+    check_tenant_policy,
+    resolve_scopes,
+)
 
 __all__ = ["TokenService"]
 
-#: (account selector in lower case, scopes, claims, force_refresh)
-_FlightKey = tuple[str, tuple[str, ...], str, bool]
+#: (account selector in lower case, scopes, claims, force_refresh, tenant or "")
+_FlightKey = tuple[str, tuple[str, ...], str, bool, str]
 #: Who asked for a token, when nobody says (see :data:`~jupyter_msal.metrics.CLIENT_KINDS`).
 IN_PROCESS = "in_process"
 
@@ -95,6 +106,8 @@ class TokenService:
         self._hub_routing = HubRouting(self.hub, self.accounts, self.log)
         self._lookup = TokenLookup(self.cache.last_changed, lambda: settings.token_refresh_margin)
         self._flights: SingleFlight[_FlightKey, tuple[AccessToken, str]] = SingleFlight()
+        #: Sections the server adds to the status document: name -> a function giving it.
+        self.status_sections: dict[str, Callable[[], dict[str, Any]]] = {}
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -141,13 +154,28 @@ class TokenService:
         account: str | None,
         claims: str | None,
         force_refresh: bool,
+        tenant: str | None = None,
     ) -> _FlightKey:
         if account is not None:
             check_account_selector(account)
         if claims is not None:
             check_claims(claims)
-        selector, resolved = TokenLookup.key(account, self.resolve_scopes(scopes))
-        return (selector, resolved, claims or "", bool(force_refresh))
+        tenant = self.check_tenant(tenant)
+        selector, resolved, tenant_key = TokenLookup.key(
+            account, self.resolve_scopes(scopes), tenant
+        )
+        return (selector, resolved, claims or "", bool(force_refresh), tenant_key)
+
+    def check_tenant(self, tenant: str | None) -> str | None:
+        """The tenant a request names, checked and in lower case; None for the configured
+        authority's own. Raises ``BadRequest`` for what is no tenant and
+        :class:`~jupyter_msal.errors.TenantNotAllowed` when ``allowed_tenants`` refuses it."""
+        if tenant is None:
+            return None
+        tenant = self.msal.own_tenant(check_tenant(tenant))
+        if tenant is not None:
+            check_tenant_policy(tenant, self.settings.allowed_tenants)
+        return tenant
 
     def acquire_token(
         self,
@@ -157,14 +185,16 @@ class TokenService:
         claims: str | None = None,
         *,
         client: str = IN_PROCESS,
+        tenant: str | None = None,
     ) -> AccessToken:
         """A valid access token, from the lookup, msal's cache, or one refresh (blocking).
 
         Never signs in interactively: raises :class:`SignInRequired` when that is needed.
         ``client`` is who asked (a :data:`~jupyter_msal.metrics.CLIENT_KINDS` value), for
-        the metrics and audit events.
+        the metrics and audit events. ``tenant`` (a tenant id or domain name; None: the
+        account's own, as configured) is the tenant the token is for.
         """
-        key, hit = self._begin(scopes, account, force_refresh, claims, client)
+        key, hit = self._begin(scopes, account, force_refresh, claims, client, tenant)
         if hit is not None:
             return hit
         with self._reporting(client, scopes):
@@ -179,9 +209,10 @@ class TokenService:
         claims: str | None = None,
         *,
         client: str = IN_PROCESS,
+        tenant: str | None = None,
     ) -> AccessToken:
         """:meth:`acquire_token` for the event loop: hits answer at once, misses use threads."""
-        key, hit = self._begin(scopes, account, force_refresh, claims, client)
+        key, hit = self._begin(scopes, account, force_refresh, claims, client, tenant)
         if hit is not None:
             return hit
         with self._reporting(client, scopes):
@@ -197,15 +228,16 @@ class TokenService:
         force_refresh: bool,
         claims: str | None,
         client: str,
+        tenant: str | None = None,
     ) -> tuple[_FlightKey, AccessToken | None]:
         """What both token paths do before the flight: check the request, then try the lookup
         (the hot path: one lock-free count, an event if connected). Returns the flight's key
         and the token found, if any."""
         try:
-            key = self._flight_key(scopes, account, claims, force_refresh)
+            key = self._flight_key(scopes, account, claims, force_refresh, tenant)
             if key[2] or key[3]:  # claims or force_refresh: always ask the identity provider
                 return key, None
-            hit = self._lookup.get((key[0], key[1]))
+            hit = self._lookup.get((key[0], key[1], key[4]))
             if hit is None:
                 return key, None
             next(LOOKUP_HITS.get(client) or TOKEN_REQUESTS.bind(client, "lookup"))
@@ -241,27 +273,35 @@ class TokenService:
         """The token and where it came from: ``cache`` (msal's, no token request sent),
         ``refreshed`` (the identity provider's token endpoint answered) or ``hub`` (the
         JupyterHub service gave it from the user's hub login)."""
-        _, scopes, claims, force = key
-        token = self._hub_routing.token(scopes, account, force, claims or None)
+        _, scopes, claims, force, tenant = key
+        token = self._hub_routing.token(scopes, account, force, claims or None, tenant or None)
         outcome = "hub"
         if token is None:
             with self.http.recording() as record:
-                token = self._acquire_blocking(scopes, account, force, claims or None)
+                token = self._acquire_blocking(
+                    scopes, account, force, claims or None, tenant or None
+                )
             refreshed = any(answer.url.endswith("/token") for answer in record.answers)
             outcome = "refreshed" if refreshed else "cache"
         if not claims:  # tokens answering a claims challenge are not reused
-            self._lookup.put((key[0], scopes), token)
+            self._lookup.put((key[0], scopes, tenant), token)
         return token, outcome
 
     def _acquire_blocking(
-        self, scopes: tuple[str, ...], account: str | None, force: bool, claims: str | None
+        self,
+        scopes: tuple[str, ...],
+        account: str | None,
+        force: bool,
+        claims: str | None,
+        tenant: str | None = None,
     ) -> AccessToken:
         """A token from msal: its cache first (through our own search of it), then one silent
-        request; for a service principal, the client-credentials grant."""
+        request; for a service principal, the client-credentials grant. ``tenant`` (checked;
+        None: the configured authority's) picks the msal application."""
         if self.settings.service_principal:
             if account:
                 raise BadRequest("Service principal mode has no user accounts: omit account.")
-            app = self.msal.app
+            app = self.msal.app_for(tenant)
             result = self.msal.request(
                 lambda: app.acquire_token_for_client(list(scopes), claims_challenge=claims),
                 scopes=scopes,
@@ -269,7 +309,9 @@ class TokenService:
             return _token_from(result, scopes, None)
         raw = self.accounts.pick(account, scopes)  # nobody signed in: no request at all
         owner = self.accounts.to_account(raw)
-        app = self.msal.app  # the configured authority (its metadata comes from the cache)
+        if tenant == owner.tenant_id.lower() and self.msal.configured_tenant in MULTI_TENANT_NAMES:
+            tenant = None  # the account's own tenant: what the configured authority gives
+        app = self.msal.app_for(tenant)  # its authority's metadata comes from the cache
         if not force and not claims:
             cached = find_resource_token(
                 self.cache.cache,
@@ -278,20 +320,25 @@ class TokenService:
                 client_id=self.settings.client_id,
                 margin=self.settings.token_refresh_margin,
                 allowed_scopes=self.settings.allowed_scopes,
+                realm=self.msal.realm(tenant),
             )
             if cached:
                 return AccessToken(cached[0], cached[1], scopes, owner)
-        result = self.msal.request(
-            lambda: app.acquire_token_silent_with_error(
-                list(scopes), raw, force_refresh=force, claims_challenge=claims
-            ),
-            scopes=scopes,
-        )
+        try:
+            result = self.msal.request(
+                lambda: app.acquire_token_silent_with_error(
+                    list(scopes), raw, force_refresh=force, claims_challenge=claims
+                ),
+                scopes=scopes,
+            )
+        except SignInRequired as err:
+            raise err if tenant is None else tenant_refused(err, tenant, owner.username) from None
         if not result:
             raise SignInRequired(
                 f"Sign in again: no refresh token for {owner.username} can get this token.",
                 scopes=scopes,
                 claims=claims,
+                tenant=tenant,
             )
         return _token_from(result, scopes, owner)
 

@@ -61,6 +61,7 @@ def status_document(
         "hub": service.hub.to_dict() if service.hub is not None else _NO_HUB,
         "revision": service.revision,
         "warnings": warnings,
+        **{name: section() for name, section in service.status_sections.items()},
     }
 
 

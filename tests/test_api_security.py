@@ -184,6 +184,7 @@ async def test_openapi_document(api: Any) -> None:
         "/sign-ins/{flow_id}",
         "/sign-ins/{flow_id}/response",
         "/managed-identity",
+        "/managed-identity/tenants/{tenant}",
         "/openapi.json",
     }
 

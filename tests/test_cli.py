@@ -11,12 +11,10 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-import websocket
 
 from jupyter_msal.cli import main
 from jupyter_msal.testing.server import JupyterServerProcess as JupyterServer
@@ -191,25 +189,9 @@ def test_generate_key() -> None:
 
 
 def _terminal_run(server: JupyterServer, command: str, marker: str, timeout: float = 60) -> str:
-    """``marker`` is a regex matched against the output (not the echoed command line)."""
-    """Type ``command`` into a real Jupyter terminal and return what it printed."""
-    name = server.request("POST", "api/terminals")["name"]
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{server.port}/terminals/websocket/{name}",
-        header=[f"Authorization: token {server.token}"],
-        timeout=timeout,
-    )
-    output = ""
-    try:
-        ws.send(json.dumps(["stdin", command + "\r"]))
-        deadline = time.monotonic() + timeout
-        while not re.search(marker, output) and time.monotonic() < deadline:
-            message = json.loads(ws.recv())
-            if message[0] == "stdout":
-                output += message[1]
-    finally:
-        ws.close()
-        server.request("DELETE", f"api/terminals/{name}")
+    """Type ``command`` into a real Jupyter terminal and return what it printed; ``marker`` is
+    a regex matched against the output (not the echoed command line), and must appear."""
+    output = server.run_in_terminal(command, marker, timeout=timeout)
     assert re.search(marker, output), output
     return output
 

@@ -85,6 +85,7 @@ def test_jupyter_msal_env(msal_emulator: EntraEmulator, tmp_path: Path) -> None:
         "JUPYTER_MSAL_AUTHORITY": f"{msal_emulator.url}/organizations",
         "JUPYTER_MSAL_CA_BUNDLE": msal_emulator.ca_bundle_path,
         "JUPYTER_MSAL_INSTANCE_DISCOVERY": "false",
+        "JUPYTER_MSAL_RESOURCE_MANAGER_URL": msal_emulator.url,
     }
     full = msal_emulator.jupyter_msal_env(
         DEFAULT_TENANT_ID, cache_path=tmp_path / "c.bin", http_timeout=2.5
@@ -93,6 +94,7 @@ def test_jupyter_msal_env(msal_emulator: EntraEmulator, tmp_path: Path) -> None:
         "JUPYTER_MSAL_AUTHORITY": f"{msal_emulator.url}/{DEFAULT_TENANT_ID}",
         "JUPYTER_MSAL_CA_BUNDLE": msal_emulator.ca_bundle_path,
         "JUPYTER_MSAL_INSTANCE_DISCOVERY": "false",
+        "JUPYTER_MSAL_RESOURCE_MANAGER_URL": msal_emulator.url,
         "JUPYTER_MSAL_CACHE_PATH": str(tmp_path / "c.bin"),
         "JUPYTER_MSAL_CACHE_ENCRYPTION": "none",
         "JUPYTER_MSAL_ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_msal.audit import SIGN_IN_SCHEMA, SIGN_OUT_SCHEMA, TOKEN_SCHEMA
+from jupyter_msal.audit import SIGN_IN_SCHEMA, SIGN_OUT_SCHEMA, TOKEN_SCHEMA, TOKEN_WANTED_SCHEMA
 from jupyter_msal.config.settings import JupyterMsal
 from jupyter_msal.service import TokenService
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
@@ -198,7 +198,7 @@ def test_schema_ids_use_the_projects_namespace() -> None:
     for path in schema_paths():
         logger.register_event_schema(path)
     ids = set(logger.schemas.schema_ids)
-    assert ids == {SIGN_IN_SCHEMA, SIGN_OUT_SCHEMA, TOKEN_SCHEMA}
+    assert ids == {SIGN_IN_SCHEMA, SIGN_OUT_SCHEMA, TOKEN_SCHEMA, TOKEN_WANTED_SCHEMA}
     assert all(i.startswith(SCHEMA_NAMESPACE) for i in ids)
     assert not any("jupyter.org" in i for i in ids)
 

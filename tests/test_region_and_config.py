@@ -54,6 +54,14 @@ VALID_STRINGS = {
     "azure_region": "westus2",
     "redirect_uri": "https://jupyter.example.org/jupyter-msal/redirect",
     "hub_service_url": "https://hub.example.org/services/jupyter-msal/",
+    "resource_manager_url": "https://management.example.org/",
+}
+#: Lists whose items must be of a kind: the variable's text and the list it means.
+VALID_LISTS = {
+    "allowed_tenants": (
+        "contoso.onmicrosoft.com, fabrikam.com",
+        ["contoso.onmicrosoft.com", "fabrikam.com"],
+    ),
 }
 
 
@@ -61,6 +69,8 @@ def _sample(trait: Any) -> tuple[str, Any]:
     """A variable's text for ``trait`` that differs from its default, and the value it means."""
     if trait.name in VALID_STRINGS:
         return VALID_STRINGS[trait.name], VALID_STRINGS[trait.name]
+    if trait.name in VALID_LISTS:
+        return VALID_LISTS[trait.name]
     if isinstance(trait, Enum):
         return str(trait.values[-1]), trait.values[-1]
     if isinstance(trait, Bool):

@@ -121,10 +121,12 @@ class MsalLoginApp(ScopesApp):
     command = "login"
     description = """Sign in (device code, or the OS broker).
 
-    jupyter msal login [SCOPE ...] [--scope SCOPE ...]
+    jupyter msal login [SCOPE ...] [--scope SCOPE ...] [--tenant TENANT]
                        [--method auto|device_code|auth_code|broker|hub]
 
-    The scopes are consented to while signing in. The prompt goes to stderr; Ctrl+C cancels.
+    The scopes are consented to while signing in. --tenant signs in to a tenant where the
+    account is a guest and that wants a sign-in of its own (MFA, consent, Conditional Access).
+    The prompt goes to stderr; Ctrl+C cancels.
     Signing in in the browser (auth_code), paste the address the browser ended on when it
     shows an error page instead of "Signed in"."""
 
@@ -135,16 +137,25 @@ class MsalLoginApp(ScopesApp):
         "browser), 'broker' or 'hub' (the JupyterHub login, on a hub with the jupyter-msal "
         "service).",
     ).tag(config=True)
+    tenant = Unicode(
+        None,
+        allow_none=True,
+        help="Sign in to this tenant: a tenant id or domain name where the account is a guest "
+        "(default: the configured authority's).",
+    ).tag(config=True)
     aliases = {
         **base_aliases,
         ("s", "scope"): "MsalLoginApp.scopes",
         "method": "MsalLoginApp.method",
+        ("t", "tenant"): "MsalLoginApp.tenant",
     }
 
     def run(self) -> None:
         """Sign in interactively."""
         client = self.client()
-        wait_for_sign_in(client, client.start_sign_in(self.method, self.requested_scopes()))
+        tenant = {"tenant": self.tenant} if self.tenant else {}
+        scopes = self.requested_scopes()
+        wait_for_sign_in(client, client.start_sign_in(self.method, scopes, None, **tenant))
 
 
 class MsalTokenApp(ScopesApp):
@@ -153,12 +164,13 @@ class MsalTokenApp(ScopesApp):
     command = "token"
     description = """Print an access token: only the token and a newline on stdout.
 
-    jupyter msal token [SCOPE ...] [--scope SCOPE ...] [--account USER] [--force-refresh]
-                       [--claims JSON] [--no-sign-in] [--json]
+    jupyter msal token [SCOPE ...] [--scope SCOPE ...] [--account USER] [--tenant TENANT]
+                       [--force-refresh] [--claims JSON] [--no-sign-in] [--json]
 
-    Without scopes, JupyterMsal.default_scopes. When nobody is signed in, it signs in first if
-    stdin is a terminal (the prompt goes to stderr); otherwise, or with --no-sign-in, it fails
-    with "Sign in first"."""
+    Without scopes, JupyterMsal.default_scopes; --tenant asks for a token of a tenant where
+    the account is a guest (a tenant id or domain name). When nobody is signed in, it signs
+    in first if stdin is a terminal (the prompt goes to stderr); otherwise, or with
+    --no-sign-in, it fails with "Sign in first"."""
 
     account = Unicode(
         None, allow_none=True, help="The account (username or home_account_id) to use."
@@ -168,6 +180,12 @@ class MsalTokenApp(ScopesApp):
     )
     claims = Unicode(
         None, allow_none=True, help="A claims challenge (JSON) from a resource to satisfy."
+    ).tag(config=True)
+    tenant = Unicode(
+        None,
+        allow_none=True,
+        help="The tenant the token is for: a tenant id or domain name where the account is a "
+        "guest (default: the account's own).",
     ).tag(config=True)
     sign_in = Bool(
         True, help="Sign in when needed and stdin is a terminal (else fail with 'Sign in first')."
@@ -182,6 +200,7 @@ class MsalTokenApp(ScopesApp):
         **base_aliases,
         ("s", "scope"): "MsalTokenApp.scopes",
         ("a", "account"): "MsalTokenApp.account",
+        ("t", "tenant"): "MsalTokenApp.tenant",
         "claims": "MsalTokenApp.claims",
     }
     flags = {
@@ -197,13 +216,15 @@ class MsalTokenApp(ScopesApp):
         """Print an access token, signing in first when needed and allowed."""
         client = self.client()
         scopes = self.requested_scopes()
+        tenant = {"tenant": self.tenant} if self.tenant else {}
         try:
-            token = client.token(scopes, self.account, self.force_refresh, self.claims)
-        except SignInRequired:
+            token = client.token(scopes, self.account, self.force_refresh, self.claims, **tenant)
+        except SignInRequired as err:
             if not self.sign_in or not sys.stdin.isatty():
                 raise
-            wait_for_sign_in(client, client.start_sign_in("auto", scopes, self.claims))
-            token = client.token(scopes, self.account, self.force_refresh, self.claims)
+            where = {"tenant": err.tenant} if err.tenant else {}
+            wait_for_sign_in(client, client.start_sign_in("auto", scopes, self.claims, **where))
+            token = client.token(scopes, self.account, self.force_refresh, self.claims, **tenant)
         if self.as_json:
             print_json(
                 {
@@ -241,6 +262,34 @@ class MsalLogoutApp(ClientApp):
             sys.stderr.write(f"Signed out {a.username}.\n")
         if not removed:
             sys.stderr.write("Nobody was signed in.\n")
+
+
+class MsalEndpointApp(MsalBaseApp):
+    """``jupyter msal endpoint``."""
+
+    command = "endpoint"
+    description = """Print the managed-identity endpoint (of one tenant) for IDENTITY_ENDPOINT.
+
+    jupyter msal endpoint [--tenant TENANT]
+
+    In a terminal opened from Jupyter, unmodified Azure code (DefaultAzureCredential) gets
+    the signed-in account's tokens through IDENTITY_ENDPOINT. For a tenant where you are a
+    guest: export IDENTITY_ENDPOINT=$(jupyter msal endpoint --tenant contoso.onmicrosoft.com)"""
+
+    tenant = Unicode(
+        None,
+        allow_none=True,
+        help="A tenant id or domain name (default: the signed-in account's own tenant).",
+    ).tag(config=True)
+    aliases = {**base_aliases, ("t", "tenant"): "MsalEndpointApp.tenant"}
+
+    def run(self) -> None:
+        """Print the URL (only the URL and a newline on stdout)."""
+        import os
+
+        from ..client.endpoint import tenant_endpoint
+
+        sys.stdout.write(tenant_endpoint(os.environ, self.tenant) + "\n")
 
 
 class MsalGenerateKeyApp(MsalBaseApp):
@@ -316,6 +365,7 @@ SUBCOMMANDS: list[type[MsalBaseApp]] = [
     MsalTokenApp,
     MsalLogoutApp,
     MsalScopesApp,
+    MsalEndpointApp,
     MsalGenerateKeyApp,
     MsalEncryptCacheApp,
     MsalDemoApp,

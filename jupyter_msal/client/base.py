@@ -52,8 +52,10 @@ class Client(Protocol):
         account: str | None = None,
         force_refresh: bool = False,
         claims: str | None = None,
+        tenant: str | None = None,
     ) -> AccessToken:
-        """An access token, silently (raises ``SignInRequired`` when a sign-in is needed)."""
+        """An access token, silently (raises ``SignInRequired`` when a sign-in is needed);
+        ``tenant`` (a tenant id or domain name; None: the account's own) is whose it is."""
         ...
 
     def accounts(self) -> list[Account]:
@@ -65,9 +67,14 @@ class Client(Protocol):
         ...
 
     def start_sign_in(
-        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
+        self,
+        method: str = "auto",
+        scopes: Sequence[str] = (),
+        claims: str | None = None,
+        tenant: str | None = None,
     ) -> dict[str, Any]:
-        """Start a sign-in flow (satisfying ``claims``, if given); returns its FLOW JSON."""
+        """Start a sign-in flow (satisfying ``claims``, if given; to ``tenant``, a guest
+        tenant that wants a sign-in of its own, if given); returns its FLOW JSON."""
         ...
 
     def wait_sign_in(

@@ -66,10 +66,15 @@ class DirectClient(SignInWaiting):
         account: str | None = None,
         force_refresh: bool = False,
         claims: str | None = None,
+        tenant: str | None = None,
     ) -> AccessToken:
         """``TokenService.acquire_token``."""
         return self.service.acquire_token(
-            list(scopes), account=account, force_refresh=force_refresh, claims=claims
+            list(scopes),
+            account=account,
+            force_refresh=force_refresh,
+            claims=claims,
+            tenant=tenant,
         )
 
     def accounts(self) -> list[Account]:
@@ -81,10 +86,14 @@ class DirectClient(SignInWaiting):
         return self.service.sign_out(account, all_accounts=all_accounts)
 
     def start_sign_in(
-        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
+        self,
+        method: str = "auto",
+        scopes: Sequence[str] = (),
+        claims: str | None = None,
+        tenant: str | None = None,
     ) -> dict[str, Any]:
         """``TokenService.flows.start``."""
-        return self.service.flows.start(method, list(scopes), claims).to_dict()
+        return self.service.flows.start(method, list(scopes), claims, tenant).to_dict()
 
     def wait_sign_in(
         self, flow_id: str, wait: float = 10.0, since: int | None = None

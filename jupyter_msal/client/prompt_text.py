@@ -6,13 +6,19 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["render_browser_text", "render_device_code_text"]
+__all__ = ["render_browser_text", "render_device_code_text", "tenant_note"]
+
+
+def tenant_note(flow: Mapping[str, Any]) -> str:
+    """``"(a sign-in to tenant T)"`` for a FLOW started for a tenant, else ``""``."""
+    return f"(a sign-in to tenant {flow['tenant']})" if flow.get("tenant") else ""
 
 
 def render_browser_text(flow: Mapping[str, Any]) -> str:
     """The plain-text prompt of a pending sign-in in the browser (auth-code FLOW)."""
     url = str(flow.get("sign_in_url") or "")
     lines = [str(flow["fallback_reason"])] if flow.get("fallback_reason") else []
+    lines += [tenant_note(flow)] if flow.get("tenant") else []
     lines += [
         "To sign in, open this address in your browser:",
         f"  {url if url.startswith(('https://', 'http://')) else '(no sign-in address)'}",
@@ -34,4 +40,6 @@ def render_device_code_text(flow: Mapping[str, Any]) -> str:
     )
     if flow.get("fallback_reason"):
         text += f"\n(device code because {flow['fallback_reason']})"
+    if flow.get("tenant"):
+        text += "\n" + tenant_note(flow)
     return text

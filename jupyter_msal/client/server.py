@@ -8,17 +8,24 @@ Uses ``http.client`` with keep-alive connections; imports neither msal nor reque
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from .._version import __version__
 from ..constants import API_PATH, SECRET_HEADER, SERVER_URL_ENV
 from ..errors import AccountNotNamed, ServerUnavailable, error_from_dict
 from ..models import AccessToken, Account
 from .base import SignInWaiting
 
 __all__ = ["ServerClient"]
+
+
+def _caller() -> str:
+    """``kernel`` inside a Jupyter kernel, ``terminal`` otherwise (``jupyter msal``, scripts)."""
+    return "kernel" if "ipykernel" in sys.modules else "terminal"
 
 
 class ServerClient(SignInWaiting):
@@ -30,6 +37,9 @@ class ServerClient(SignInWaiting):
         secret: the kernel secret (header ``X-Jupyter-Msal-Secret``), or
         jupyter_token: a Jupyter API token (``Authorization: token …``), for scripts.
         timeout: socket timeout in seconds for requests that do not wait on a sign-in.
+        caller: ``kernel`` or ``terminal``, sent in the User-Agent so that the server can say
+            who asked for a token when nobody is signed in (default: ``kernel`` inside a
+            Jupyter kernel, ``terminal`` otherwise).
     """
 
     mode = "server"
@@ -41,6 +51,7 @@ class ServerClient(SignInWaiting):
         *,
         jupyter_token: str | None = None,
         timeout: float = 60.0,
+        caller: str | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https", "http+unix"} or not parts.netloc:
@@ -52,7 +63,12 @@ class ServerClient(SignInWaiting):
         self._scheme = parts.scheme
         self._netloc = parts.netloc
         self._prefix = (parts.path.rstrip("/") or "") + f"/{API_PATH}/"
-        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        self._headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            # who asks, for the server's "a kernel asked for a token" notice
+            "User-Agent": f"jupyter-msal/{__version__} ({caller or _caller()})",
+        }
         if secret:
             self._headers[SECRET_HEADER] = secret
         if jupyter_token:
@@ -179,6 +195,7 @@ class ServerClient(SignInWaiting):
         account: str | None = None,
         force_refresh: bool = False,
         claims: str | None = None,
+        tenant: str | None = None,
     ) -> AccessToken:
         """``POST jupyter-msal/token``."""
         body: dict[str, Any] = {"scopes": list(scopes)}
@@ -188,6 +205,8 @@ class ServerClient(SignInWaiting):
             body["force_refresh"] = True
         if claims:
             body["claims"] = claims
+        if tenant is not None:
+            body["tenant"] = tenant
         return AccessToken.from_response(self.request("POST", "token", body))
 
     def accounts(self) -> list[Account]:
@@ -206,7 +225,11 @@ class ServerClient(SignInWaiting):
         return [Account.from_dict(a) for a in doc.get("removed", [])]
 
     def start_sign_in(
-        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
+        self,
+        method: str = "auto",
+        scopes: Sequence[str] = (),
+        claims: str | None = None,
+        tenant: str | None = None,
     ) -> dict[str, Any]:
         """``POST jupyter-msal/sign-ins``."""
         body: dict[str, Any] = {"method": method}
@@ -214,6 +237,8 @@ class ServerClient(SignInWaiting):
             body["scopes"] = list(scopes)
         if claims:
             body["claims"] = claims
+        if tenant is not None:
+            body["tenant"] = tenant
         return self.request("POST", "sign-ins", body)
 
     def wait_sign_in(

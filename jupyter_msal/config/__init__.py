@@ -4,13 +4,13 @@ server (``files``)."""
 
 from __future__ import annotations
 
+from .checks import config_error
 from .settings import (
     DEFAULT_AUTHORITY,
     DEFAULT_CLIENT_ID,
     ENV_PREFIX,
     SECRET_SETTINGS,
     JupyterMsal,
-    config_error,
     env_variable,
 )
 

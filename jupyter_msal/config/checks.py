@@ -10,20 +10,27 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from traitlets import TraitError
+
 from ..errors import BadRequest, ConfigError
-from ..scopes import check_scope, is_audience_name
+from ..scopes import check_scope, check_tenant, is_audience_name
+from .environment import env_variable
 
 __all__ = [
     "audience_names",
     "authority_url",
+    "config_error",
     "http_url",
+    "naming_the_variable",
     "not_blank",
     "patterns",
     "readable_file",
     "region_name",
+    "tenants",
 ]
 
 _REGION_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -74,6 +81,20 @@ def patterns(setting: str, value: list[str]) -> list[str]:
     return value
 
 
+def tenants(setting: str, value: list[str]) -> list[str]:
+    """Tenant ids and domain names (``*``: any), each in lower case."""
+    accepted: list[str] = []
+    for tenant in value:
+        if tenant.strip() == "*":
+            accepted.append("*")
+            continue
+        try:
+            accepted.append(check_tenant(tenant))
+        except BadRequest as err:
+            raise ConfigError.about(setting, err.message) from None
+    return accepted
+
+
 def audience_names(setting: str, value: dict[str, str]) -> dict[str, str]:
     """``value`` when each name is a lower-case word other than an OpenID scope and each
     resource URI or scope is one scope-token (printable ASCII, no space, quote or backslash)."""
@@ -115,3 +136,28 @@ def readable_file(setting: str, path: str | None) -> str | None:
             why = err.strerror or str(err)
         raise ConfigError.about(setting, f"cannot read {path}: {why}") from err
     return path
+
+
+#: How traitlets' own error messages name a trait ("The 'http_timeout' trait of ...").
+_TRAIT_IN_MESSAGE = re.compile(r"'(\w+)' trait")
+
+
+def config_error(err: TraitError | ConfigError, settings: Collection[str] = ()) -> ConfigError:
+    """A traitlets validation error as a :class:`ConfigError` naming its setting (one of
+    ``settings``, the names of the configurable's settings)."""
+    if isinstance(err, ConfigError):
+        return err
+    named = [n for n in _TRAIT_IN_MESSAGE.findall(str(err)) if n in settings]
+    if named:
+        return ConfigError.about(named[0], str(err))
+    return ConfigError(f"invalid JupyterMsal configuration: {err}")
+
+
+def naming_the_variable(err: ConfigError, variables: set[str]) -> ConfigError:
+    """``err``, saying which environment variable held the value when one of ``variables`` did."""
+    if err.setting not in variables:
+        return err
+    problem = err.message.removeprefix(f"JupyterMsal.{err.setting}: ")
+    return ConfigError.about(
+        err.setting, f"environment variable {env_variable(err.setting)} is invalid: {problem}"
+    )

@@ -22,7 +22,6 @@ A value is checked when it is assigned: by its trait's type, and by a ``@validat
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,6 @@ __all__ = [
     "ENV_PREFIX",
     "SECRET_SETTINGS",
     "JupyterMsal",
-    "config_error",
     "env_variable",
 ]
 
@@ -50,10 +48,6 @@ DEFAULT_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/organizations"
 #: Settings whose values are never shown (status shows only whether they are set).
 SECRET_SETTINGS = ("client_secret", "cache_key")
-
-#: How traitlets' own error messages name a trait ("The 'http_timeout' trait of ...").
-_TRAIT_IN_MESSAGE = re.compile(r"'(\w+)' trait")
-
 
 class JupyterMsal(Configurable):
     """Settings of jupyter-msal (config section ``JupyterMsal``)."""
@@ -172,6 +166,15 @@ class JupyterMsal(Configurable):
         "email) are always allowed. See docs/security.md.",
     ).tag(config=True)
 
+    allowed_tenants = List(
+        Unicode(),
+        default_value=[],
+        help="Admin policy: the tenants (ids or domain names) a request may name, e.g. "
+        "['contoso.onmicrosoft.com']; empty or '*': any the account can reach. Others are "
+        "refused (403 tenant_not_allowed) before any request to the identity provider; "
+        "requests naming no tenant are not affected. See docs/tenants.md.",
+    ).tag(config=True)
+
     audiences = Dict(
         value_trait=Unicode(),
         key_trait=Unicode(),
@@ -267,6 +270,26 @@ class JupyterMsal(Configurable):
         "(IDENTITY_ENDPOINT or MSI_ENDPOINT).",
     ).tag(config=True)
 
+    azure_tools = Bool(
+        True,
+        help="Sign the Azure CLI (az 2.73 or later) and AzCopy in the kernels and terminals this "
+        "server starts in as the signed-in user, through the managed-identity endpoint: az gets "
+        "a private AZURE_CONFIG_DIR (0700, removed when the server stops) whose profile lists "
+        "the user's tenant and subscriptions, azcopy gets AZCOPY_AUTO_LOGIN_TYPE=MSI. The user's "
+        "own login wins (AZURE_CONFIG_DIR already set or an account in ~/.azure; "
+        "AZCOPY_AUTO_LOGIN_TYPE already set). Off: their environment is exactly Jupyter's own. "
+        "Needs managed_identity_endpoint.",
+    ).tag(config=True)
+
+    resource_manager_url = Unicode(
+        "",
+        help="The Azure Resource Manager URL the Azure CLI in kernels and terminals uses and "
+        "the user's subscriptions are listed from (see azure_tools). Empty: the one of the "
+        "authority's cloud (https://management.azure.com/ for the public cloud, "
+        ".chinacloudapi.cn for Azure China, .usgovcloudapi.net for Azure US Government). Set it "
+        "for another cloud or an offline emulator; az then uses a cloud named JupyterMsal.",
+    ).tag(config=True)
+
     cache_lock_timeout = Float(
         10.0,
         min=0.0,
@@ -302,6 +325,10 @@ class JupyterMsal(Configurable):
     def _valid_url(self, proposal: Bunch) -> str | None:
         return checks.http_url(proposal.trait.name, proposal.value)
 
+    @validate("resource_manager_url")
+    def _valid_resource_manager_url(self, proposal: Bunch) -> str:
+        return checks.http_url(proposal.trait.name, proposal.value) if proposal.value else ""
+
     @validate("audiences")
     def _valid_audiences(self, proposal: Bunch) -> dict[str, str]:
         return checks.audience_names(proposal.trait.name, proposal.value)
@@ -309,6 +336,10 @@ class JupyterMsal(Configurable):
     @validate("allowed_scopes")
     def _valid_patterns(self, proposal: Bunch) -> list[str]:
         return checks.patterns(proposal.trait.name, proposal.value)
+
+    @validate("allowed_tenants")
+    def _valid_tenants(self, proposal: Bunch) -> list[str]:
+        return checks.tenants(proposal.trait.name, proposal.value)
 
     def __init__(self, **kwargs: Any) -> None:
         """Settings from ``config`` (or ``parent``'s), keyword arguments and the environment.
@@ -329,7 +360,8 @@ class JupyterMsal(Configurable):
         try:
             super().__init__(config=merged, **kwargs)
         except (TraitError, ConfigError) as err:
-            raise _naming_the_variable(config_error(err), named) from err
+            found = checks.config_error(err, JupyterMsal.class_trait_names(config=True))
+            raise checks.naming_the_variable(found, named) from err
 
     def check(self) -> None:
         """Check the rules that involve several settings (each value is valid on its own by
@@ -360,24 +392,3 @@ class JupyterMsal(Configurable):
             else:
                 out[name] = list(value) if isinstance(value, list) else value
         return out
-
-
-def config_error(err: TraitError | ConfigError) -> ConfigError:
-    """A traitlets validation error as a :class:`ConfigError` naming its setting."""
-    if isinstance(err, ConfigError):
-        return err
-    settings = JupyterMsal.class_trait_names(config=True)
-    named = [n for n in _TRAIT_IN_MESSAGE.findall(str(err)) if n in settings]
-    if named:
-        return ConfigError.about(named[0], str(err))
-    return ConfigError(f"invalid JupyterMsal configuration: {err}")
-
-
-def _naming_the_variable(err: ConfigError, variables: set[str]) -> ConfigError:
-    """``err``, saying which environment variable held the value when one of ``variables`` did."""
-    if err.setting not in variables:
-        return err
-    problem = err.message.removeprefix(f"JupyterMsal.{err.setting}: ")
-    return ConfigError.about(
-        err.setting, f"environment variable {env_variable(err.setting)} is invalid: {problem}"
-    )

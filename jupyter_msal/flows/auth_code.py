@@ -131,7 +131,7 @@ class AuthCodeSignIn:
     def start(self, flow: SignInFlow) -> None:
         """Make the sign-in link, open the listener, and arm the expiry."""
         msal = self.context.msal
-        app = msal.app
+        app = msal.app_for(flow.tenant)
         receiver = (
             None if self.redirect_uri else LoopbackReceiver(lambda path: self._arrived(flow, path))
         )
@@ -204,7 +204,7 @@ class AuthCodeSignIn:
                 raise BadRequest("This answer is not for this sign-in: its state does not match.")
             del self._pending[flow.id]  # one use, whatever happens next
         msal = self.context.msal
-        app = msal.app
+        app = msal.app_for(flow.tenant)
         try:
             result = msal.request(
                 lambda: app.acquire_token_by_auth_code_flow(pending.auth, params),

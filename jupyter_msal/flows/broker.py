@@ -31,7 +31,7 @@ class BrokerSignIn:
 
     def _run(self, flow: SignInFlow) -> None:
         msal = self.context.msal
-        app = msal.app
+        app = msal.app_for(flow.tenant)
         result = msal.call(
             lambda: app.acquire_token_interactive(
                 list(flow.scopes),
@@ -44,4 +44,3 @@ class BrokerSignIn:
             return
         msal.checked(result, scopes=flow.scopes, during_sign_in=True)
         flow.succeed(account_of(result, self.context.accounts))
-

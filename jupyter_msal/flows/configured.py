@@ -13,7 +13,7 @@ from ..config.settings import JupyterMsal
 from ..identity.broker_detect import BrokerStatus
 from ..identity.hub_link import HubLink
 from ..models import SignInMethod
-from ..scopes import resolve_scopes
+from ..scopes import check_tenant, check_tenant_policy, resolve_scopes
 from .auth_code import AuthCodeSignIn
 from .broker import BrokerSignIn
 from .device_code import DeviceCodeSignIn
@@ -51,7 +51,19 @@ def configured_sign_ins(
         log=log,
         auto_methods=[SignInMethod.parse(m) for m in settings.auto_sign_in_methods],
         events=events,
+        check_tenant=lambda tenant: _sign_in_tenant(settings, context, tenant),
     )
+
+
+def _sign_in_tenant(settings: JupyterMsal, context: SignInContext, tenant: str) -> str | None:
+    """The tenant a sign-in names, as token requests take it: a tenant id or domain name in
+    lower case, allowed by ``allowed_tenants``, on an Entra ID authority; None for the
+    configured authority's own tenant."""
+    own = context.msal.own_tenant(check_tenant(tenant))
+    if own is not None:
+        check_tenant_policy(own, settings.allowed_tenants)
+        context.msal.tenant_authority(own)  # an oidc_authority names one issuer: refused
+    return own
 
 
 def _strategies(

@@ -37,7 +37,7 @@ class DeviceCodeSignIn:
     def start(self, flow: SignInFlow) -> None:
         """Ask for a device code, show it, and poll in a thread of the flow's own."""
         msal = self.context.msal
-        app = msal.app
+        app = msal.app_for(flow.tenant)
         device = msal.request(
             lambda: app.initiate_device_flow(list(flow.scopes), claims_challenge=flow.claims)
         )
@@ -56,7 +56,7 @@ class DeviceCodeSignIn:
 
     def _poll(self, flow: SignInFlow, device: dict[str, Any], before: set[str]) -> None:
         msal = self.context.msal
-        app = msal.app
+        app = msal.app_for(flow.tenant)
         interval = max(1, int(device.get("interval") or 5))
         while True:
             if flow.cancel_requested:

@@ -54,11 +54,15 @@ class SignInFlow:
         scopes: Sequence[str],
         fallback_reason: str | None = None,
         claims: str | None = None,
+        tenant: str | None = None,
     ) -> None:
         self.id = secrets.token_urlsafe(12)
         self.method = method
         self.scopes = tuple(scopes)
         self.claims = claims
+        #: The tenant this sign-in is for (checked; None: the configured authority's): a
+        #: tenant where the account is a guest and that demands a sign-in of its own.
+        self.tenant = tenant
         self.fallback_reason = fallback_reason
         self.state = FlowState.PENDING
         self.created_on = time.time()
@@ -188,6 +192,7 @@ class SignInFlow:
             "expires_on": int(prompt.expires_on) if prompt.expires_on else None,
             "created_on": int(self.created_on),
             "scopes": list(self.scopes),
+            "tenant": self.tenant,
             "account": self.account.to_dict() if self.account else None,
             "error": self.error.to_dict() if self.error else None,
             "fallback_reason": self.fallback_reason,

@@ -37,6 +37,9 @@ class SignInRegistry:
         explain_fallback: say why ``auto`` skipped a method it prefers (not when the admin
             turned that method off).
         resolve_scopes: validates the scopes a sign-in consents to (the admin policy).
+        check_tenant: validates the tenant a sign-in is for (its form and the admin policy
+            ``allowed_tenants``); returns it normalized, or None for the configured
+            authority's own. Without it, no sign-in may name a tenant.
         auto_methods: the methods ``auto`` may choose (``JupyterMsal.auto_sign_in_methods``).
         max_pending: how many flows may wait for the user at once.
         events: where audit events of sign-ins go (none without a sink).
@@ -54,12 +57,14 @@ class SignInRegistry:
         log: logging.Logger,
         auto_methods: Iterable[SignInMethod] | None = None,
         events: EventSink | None = None,
+        check_tenant: Callable[[str], str | None] | None = None,
     ) -> None:
         self.strategies = {s.method: s for s in strategies}
         self.default_method = default_method
         self.broker_required = broker_required
         self.explain_fallback = explain_fallback
         self._resolve_scopes = resolve_scopes
+        self._check_tenant = check_tenant
         self._max_pending = max_pending
         self._log = log
         self._flows: dict[str, SignInFlow] = {}
@@ -91,8 +96,11 @@ class SignInRegistry:
             key=lambda item: preference.index(item[0]) if item[0] in preference else 99,
         )
 
-    def choose(self, requested: str) -> tuple[SignInMethod, str | None]:
-        """The method to use for a request, and why a preferred one was skipped (if it was)."""
+    def choose(self, requested: str, tenant: str | None = None) -> tuple[SignInMethod, str | None]:
+        """The method to use for a request, and why a preferred one was skipped (if it was).
+
+        A sign-in for a ``tenant`` cannot be the hub login's (JupyterHub signed in to its own
+        tenant once, without the guest tenant's own demands)."""
         try:
             wanted = SignInMethod.parse(requested)
         except ValueError as err:
@@ -107,6 +115,8 @@ class SignInRegistry:
         if method is not SignInMethod.AUTO:
             strategy = self.strategies.get(method)
             reason = strategy.unavailable_reason() if strategy else "not offered here"
+            if reason is None and tenant is not None and method is SignInMethod.HUB:
+                reason = f"the JupyterHub login cannot sign in to tenant {tenant}"
             if reason is not None:
                 if method is SignInMethod.BROKER:
                     raise BrokerUnavailable(f"The broker is not available: {reason}.")
@@ -115,6 +125,8 @@ class SignInRegistry:
         skipped: str | None = None
         for candidate, strategy in self._ordered():
             if candidate not in self.auto_methods:
+                continue
+            if tenant is not None and candidate is SignInMethod.HUB:
                 continue
             reason = strategy.unavailable_reason()
             if reason is None and isinstance(strategy, AuthCodeSignIn):
@@ -126,21 +138,28 @@ class SignInRegistry:
         raise BadRequest("No sign-in method is available on this server.")
 
     def start(
-        self, method: str = "auto", scopes: Sequence[str] = (), claims: str | None = None
+        self,
+        method: str = "auto",
+        scopes: Sequence[str] = (),
+        claims: str | None = None,
+        tenant: str | None = None,
     ) -> SignInFlow:
         """Start a sign-in (blocking: may ask the identity provider for a code).
 
-        ``claims`` is a claims challenge (MFA or Conditional Access step-up) to satisfy.
+        ``claims`` is a claims challenge (MFA or Conditional Access step-up) to satisfy;
+        ``tenant`` (a tenant id or domain name) the tenant to sign in to, when a guest tenant
+        demands a sign-in of its own (None: the configured authority's).
         """
         if not self.strategies:
             raise BadRequest("Service principal mode: nobody signs in, tokens are app-only.")
-        chosen, fallback_reason = self.choose(method)
+        tenant = self._tenant(tenant)
+        chosen, fallback_reason = self.choose(method, tenant)
         resolved = self._resolve_scopes(scopes) if scopes else ()
         if claims is not None:
             check_claims(claims)
         self._forget_finished()
         self._reserve()
-        flow = SignInFlow(chosen, resolved, fallback_reason, claims)
+        flow = SignInFlow(chosen, resolved, fallback_reason, claims, tenant)
         try:
             self._arm_fallback(flow)
             self.strategies[chosen].start(flow)
@@ -152,8 +171,21 @@ class SignInRegistry:
             self._starting -= 1
             self._flows[flow.id] = flow
         watch_sign_in(self.events, flow)
-        self._log.info("jupyter-msal: sign-in %s started (%s)", flow.id, chosen.value)
+        self._log.info(
+            "jupyter-msal: sign-in %s started (%s%s)",
+            flow.id,
+            chosen.value,
+            f", tenant {tenant}" if tenant else "",
+        )
         return flow
+
+    def _tenant(self, tenant: str | None) -> str | None:
+        """The checked tenant of a sign-in (None: the configured authority's own)."""
+        if tenant is None:
+            return None
+        if self._check_tenant is None:
+            raise BadRequest("Sign-ins here cannot name a tenant: leave the tenant out.")
+        return self._check_tenant(tenant)
 
     def _reserve(self) -> None:
         """Take one of the ``max_pending`` slots before a flow starts (starting the flow may wait

@@ -7,7 +7,9 @@ tokens live in one in-memory msal cache shared by every user, each user's entrie
 own ``home_account_id``; access tokens are reused until they are due for refresh and each
 user's refreshes run one at a time. When the identity provider rotates a refresh token, the
 new one is written back into ``auth_state``, so a restarted hub carries on from it (for a hub
-admin, whom the service may not change, it stays in memory).
+admin, whom the service may not change, it stays in memory). A token for another tenant (a
+guest tenant of the login) is redeemed at that tenant's token endpoint, by an msal
+application of that tenant on the same cache.
 
 Blocking (msal is): the web layer calls it from worker threads, and its JupyterHub API
 calls go back to the event loop (:class:`~.hub_api.HubApiFromThreads`). No tornado here.
@@ -25,15 +27,16 @@ from typing import Any
 from ..config.settings import JupyterMsal
 from ..errors import ConfigError, HubApiError, SignInRequired
 from ..identity.msal_app import MsalApp
+from ..identity.msal_results import tenant_refused
 from ..identity.single_flight import SingleFlight
 from ..identity.transport import GuardedSession
 from ..models import AccessToken, Account, SignInMethod, decode_jwt_claims
-from ..scopes import resolve_scopes
+from ..scopes import check_tenant, check_tenant_policy, resolve_scopes
 from .hub_api import HubApiFromThreads
 
 __all__ = ["HubTokens", "account_from_auth_state"]
 
-_FlightKey = tuple[str, tuple[str, ...], str, bool]
+_FlightKey = tuple[str, tuple[str, ...], str, bool, str]
 #: Seconds before expiry a token is refreshed rather than reused (msal's own margin).
 _REFRESH_MARGIN = 300
 #: AADSTS codes saying the refresh token itself no longer works (revoked, expired, reused,
@@ -124,8 +127,8 @@ class HubTokens:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._flights: SingleFlight[_FlightKey, AccessToken] = SingleFlight()
-        #: (user, scopes) -> the last token given out, reused while it is not due for refresh
-        self._hits: dict[tuple[str, tuple[str, ...]], AccessToken] = {}
+        #: (user, scopes, tenant) -> the last token given out, reused until due for refresh
+        self._hits: dict[tuple[str, tuple[str, ...], str], AccessToken] = {}
 
     @property
     def authority(self) -> str:
@@ -165,27 +168,47 @@ class HubTokens:
         *,
         claims: str | None = None,
         force_refresh: bool = False,
+        tenant: str | None = None,
     ) -> AccessToken:
-        """An access token for ``user`` (blocking); concurrent equal requests share one call."""
+        """An access token for ``user`` (blocking); concurrent equal requests share one call.
+        ``tenant`` (a tenant id or domain name; None: the login's own) is whose it is."""
         resolved = resolve_scopes(scopes, allowed_scopes=self.settings.allowed_scopes)
+        tenant = self._tenant(tenant)
         if not claims and not force_refresh:  # the hot path: no msal, no lock
-            hit = self._hits.get((user, resolved))
+            hit = self._hits.get((user, resolved, tenant or ""))
             if hit is not None and hit.expires_on - time.time() > _REFRESH_MARGIN:
                 return hit
-        key = (user, resolved, claims or "", bool(force_refresh))
-        token = self._flights.run(key, lambda: self._token(user, resolved, claims, force_refresh))
+        key = (user, resolved, claims or "", bool(force_refresh), tenant or "")
+        token = self._flights.run(
+            key, lambda: self._token(user, resolved, claims, force_refresh, tenant)
+        )
         if not claims:  # tokens answering a claims challenge are not reused
-            self._hits[(user, resolved)] = token
+            self._hits[(user, resolved, tenant or "")] = token
         return token
 
+    def _tenant(self, tenant: str | None) -> str | None:
+        """``tenant`` checked (``BadRequest``) and allowed (``TenantNotAllowed``); None for
+        the configured authority's own."""
+        if tenant is None:
+            return None
+        tenant = self.msal.own_tenant(check_tenant(tenant))
+        if tenant is not None:
+            check_tenant_policy(tenant, self.settings.allowed_tenants)
+        return tenant
+
     def _token(
-        self, user: str, scopes: tuple[str, ...], claims: str | None, force: bool
+        self,
+        user: str,
+        scopes: tuple[str, ...],
+        claims: str | None,
+        force: bool,
+        tenant: str | None = None,
     ) -> AccessToken:
         with self._lock_of(user):
             login = self._logins.get(user)
             if login is not None:
                 try:
-                    token = self._silent(user, login, scopes, claims, force)
+                    token = self._silent(user, login, scopes, claims, force, tenant)
                 except SignInRequired as err:
                     # The refresh token we hold stopped working. A newer login may have put
                     # another one into auth_state: try that one before giving up.
@@ -199,12 +222,12 @@ class HubTokens:
                     token = None
                 if token is not None:
                     return token
-            return self._redeem(user, scopes, claims)
+            return self._redeem(user, scopes, claims, tenant)
 
     def _forget(self, user: str) -> None:
         """Drop what is held for ``user``'s login (its refresh token stopped working)."""
         self._logins.pop(user, None)
-        for key in [k for k in list(self._hits) if k[0] == user]:
+        for key in [k for k in list(self._hits) if k[0] == user]:  # every tenant's
             self._hits.pop(key, None)
 
     def _msal_account(self, login: _Login) -> dict[str, Any] | None:
@@ -220,31 +243,40 @@ class HubTokens:
         scopes: tuple[str, ...],
         claims: str | None,
         force: bool,
+        tenant: str | None = None,
     ) -> AccessToken | None:
         raw = self._msal_account(login)
         if raw is None:
             return None
-        app = self.msal.app
-        result = self.msal.request(
-            lambda: app.acquire_token_silent_with_error(
-                list(scopes), raw, force_refresh=force, claims_challenge=claims
-            ),
-            scopes=scopes,
-        )
+        app = self.msal.app_for(tenant)
+        try:
+            result = self.msal.request(
+                lambda: app.acquire_token_silent_with_error(
+                    list(scopes), raw, force_refresh=force, claims_challenge=claims
+                ),
+                scopes=scopes,
+            )
+        except SignInRequired as err:
+            if tenant is None or _login_is_dead(err):
+                raise
+            raise tenant_refused(err, tenant, login.account.username) from None
         if not result:
             return None
         self._store_rotation(user, login)
         return self._access_token(result, scopes, login.account)
 
-    def _redeem(self, user: str, scopes: tuple[str, ...], claims: str | None) -> AccessToken:
+    def _redeem(
+        self, user: str, scopes: tuple[str, ...], claims: str | None, tenant: str | None = None
+    ) -> AccessToken:
         """Redeem the refresh token in ``auth_state`` (first request since the service
-        started, or after the user logged in to the hub again)."""
+        started, or after the user logged in to the hub again), at ``tenant``'s token
+        endpoint when one is named."""
         state = self.hub.auth_state(user)
         account = account_from_auth_state(state, self.authority)
         if state is None or account is None:
             raise self._no_login(user)
         refresh_token = str(state["refresh_token"])
-        app = self.msal.app
+        app = self.msal.app_for(tenant)
         try:
             result = self.msal.request(
                 lambda: app.acquire_token_by_refresh_token(refresh_token, list(scopes)),
@@ -253,13 +285,15 @@ class HubTokens:
         except SignInRequired as err:
             if _login_is_dead(err):
                 self._refused[user] = (refresh_token, err.message)
+            elif tenant is not None:
+                raise tenant_refused(err, tenant, account.username) from None
             raise
         self._refused.pop(user, None)
         login = _Login(account, refresh_token)
         self._logins[user] = login
         self.log.info("jupyter-msal hub: redeemed the hub login of %s", user)
         if claims:  # a claims challenge: ask again for this account with the claims
-            token = self._silent(user, login, scopes, claims, True)
+            token = self._silent(user, login, scopes, claims, True, tenant)
             if token is not None:
                 return token
         self._store_rotation(user, login)

@@ -1,8 +1,9 @@
 """The hub service's HTTP API, below its JupyterHub prefix (``/services/jupyter-msal/``).
 
 * ``GET api/account``: the Entra ID account of the caller's hub login.
-* ``POST api/token`` ``{"scopes": [...], "claims"?, "force_refresh"?}``: an access token
-  from the caller's hub login (never a refresh token).
+* ``POST api/token`` ``{"scopes": [...], "claims"?, "force_refresh"?, "tenant"?}``: an
+  access token from the caller's hub login (never a refresh token), for ``tenant`` (a guest
+  tenant of the login) when named.
 * ``POST api/states`` ``{"state", "redirect_path"}``: route an auth-code answer back to one
   of the caller's servers.
 * ``GET redirect?code=...&state=...``: the hub's one redirect URI; sends the browser on to
@@ -116,7 +117,7 @@ class TokenHandler(_ApiHandler):
     @web.authenticated
     async def post(self) -> None:
         """An access token from the caller's hub login."""
-        body = self.json_body({"scopes", "claims", "force_refresh"})
+        body = self.json_body({"scopes", "claims", "force_refresh", "tenant"})
         scopes = body.get("scopes")
         if not isinstance(scopes, list) or not scopes:
             raise BadRequest("Field 'scopes' must be a non-empty list of scopes.")
@@ -128,8 +129,16 @@ class TokenHandler(_ApiHandler):
         force = body.get("force_refresh", False)
         if not isinstance(force, bool):
             raise BadRequest("Field 'force_refresh' must be true or false.")
+        tenant = body.get("tenant")
+        if tenant is not None and not isinstance(tenant, str):
+            raise BadRequest("Field 'tenant' must be a string (a tenant id or domain name).")
         token = await self.workers.call_idp(
-            self.tokens.token, self.hub_user, scopes, claims=claims, force_refresh=force
+            self.tokens.token,
+            self.hub_user,
+            scopes,
+            claims=claims,
+            force_refresh=force,
+            tenant=tenant,
         )
         self.reply(token.to_dict())
 

@@ -177,20 +177,30 @@ class HubLink:
         *,
         claims: str | None = None,
         force_refresh: bool = False,
+        tenant: str | None = None,
     ) -> AccessToken:
-        """An access token from the user's hub login; :class:`HubLoginUnusable` when it
-        cannot give one (the caller falls back to this server's own accounts)."""
+        """An access token from the user's hub login (for ``tenant``, a guest tenant of the
+        login, when given); :class:`HubLoginUnusable` when it cannot give one (the caller
+        falls back to this server's own accounts)."""
         body: dict[str, Any] = {"scopes": list(scopes), "force_refresh": force_refresh}
         if claims:
             body["claims"] = claims
+        if tenant:
+            body["tenant"] = tenant
         try:
             data = self._call("POST", "api/token", body)
         except SignInRequired as err:
-            self.forget_account()
-            with self._lock:
-                self._refusal = (time.monotonic(), err.message, tuple(scopes))
+            if not tenant:  # a guest tenant's refusal says nothing of the login itself
+                self.forget_account()
+                with self._lock:
+                    self._refusal = (time.monotonic(), err.message, tuple(scopes))
             raise HubLoginUnusable(
-                err.message, scopes=scopes, claims=claims, hint=err.hint, aadsts=err.aadsts
+                err.message,
+                scopes=scopes,
+                claims=claims,
+                hint=err.hint,
+                aadsts=err.aadsts,
+                tenant=err.tenant,
             ) from None
         with self._lock:
             if self._refusal is not None and self._refusal[2] == tuple(scopes):

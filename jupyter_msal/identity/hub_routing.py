@@ -3,7 +3,8 @@
 On a hub with the jupyter-msal service, the hub login's account is listed first (unless this
 server has signed in to it too), and a token for it comes from the hub service. When the hub
 login cannot give a token, this server's own accounts serve the request if there are any;
-otherwise the user must sign in on this server.
+otherwise the user must sign in on this server (for a guest tenant that demands a sign-in
+of its own, a sign-in for that tenant: the error names it, with the tenant's reason).
 
 The hub link keeps the service's answer about the hub login for a while (listings and the
 status ask often). A kept answer that the hub login gives no tokens is never the reason a
@@ -71,26 +72,42 @@ class HubRouting:
             )
 
     def token(
-        self, scopes: tuple[str, ...], account: str | None, force: bool, claims: str | None
+        self,
+        scopes: tuple[str, ...],
+        account: str | None,
+        force: bool,
+        claims: str | None,
+        tenant: str | None = None,
     ) -> AccessToken | None:
         """A token from the hub login, or None when this server's own accounts serve the
         request (no hub, another account named, or the hub login cannot give it while this
-        server has accounts of its own)."""
+        server has accounts of its own). ``tenant`` (checked) is the tenant it is for."""
         hub = self.account_for(account)
         if hub is None and self.link is not None and not self._served_here(account):
             hub = self.account_for(account, recheck=True)  # rather than "sign in again"
         if self.link is None or hub is None:
             return None
+        extra = {"tenant": tenant} if tenant else {}
         try:
-            return self.link.token(scopes, claims=claims, force_refresh=force)
+            return self.link.token(scopes, claims=claims, force_refresh=force, **extra)
         except HubLoginUnusable as err:
             if self.accounts.list():
                 self.log.info("jupyter-msal: hub login not used (%s); using this server's", err)
                 return None
+            if tenant and err.tenant:  # a guest tenant wants its own sign-in, on this server
+                raise SignInRequired(
+                    err.message,
+                    scopes=scopes,
+                    claims=claims,
+                    tenant=err.tenant,
+                    hint=err.hint,
+                    aadsts=err.aadsts,
+                ) from None
             raise SignInRequired(
                 f"Your JupyterHub login cannot get this token: {err.message}",
                 scopes=scopes,
                 claims=claims,
+                tenant=tenant,
                 hint="Sign in on this server: run %msal_login (or `jupyter msal login`, or the "
                 "Sign in button); or log out of JupyterHub and log in again.",
             ) from None

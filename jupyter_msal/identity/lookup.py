@@ -4,7 +4,9 @@ msal keys a cached access token by the scopes the identity provider granted. Whe
 differ from the request (Entra answers ``<resource>/.default`` with the resource's granted
 scopes), msal's own lookup scans every access token (~700 µs with 500 accounts) and, after a
 restart, misses the token entirely. This lookup answers in O(1) by (account, requested
-scopes), and :func:`find_resource_token` finds the ``.default`` token msal would miss.
+scopes, tenant), so a token for a guest tenant is found as fast as one for the home tenant
+and never mixed up with it, and :func:`find_resource_token` finds the ``.default`` token
+msal would miss.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["TokenKey", "TokenLookup", "find_resource_token", "resource_of"]
 
-#: (account selector in lower case, requested scopes)
-TokenKey = tuple[str, tuple[str, ...]]
+#: (account selector in lower case, requested scopes, tenant asked for or "")
+TokenKey = tuple[str, tuple[str, ...], str]
 
 
 class TokenLookup:
@@ -42,9 +44,10 @@ class TokenLookup:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(account: str | None, scopes: tuple[str, ...]) -> TokenKey:
-        """The key of a request for ``scopes`` by ``account`` (a selector, or None)."""
-        return ((account or "").strip().lower(), scopes)
+    def key(account: str | None, scopes: tuple[str, ...], tenant: str | None = None) -> TokenKey:
+        """The key of a request for ``scopes`` by ``account`` (a selector, or None) in
+        ``tenant`` (checked and in lower case; None: the configured authority's)."""
+        return ((account or "").strip().lower(), scopes, tenant or "")
 
     def get(self, key: TokenKey) -> AccessToken | None:
         """The token remembered for ``key`` while it is still fresh."""
@@ -91,6 +94,7 @@ def find_resource_token(
     client_id: str,
     margin: float,
     allowed_scopes: Sequence[str] = (),
+    realm: str | None = None,
 ) -> tuple[str, int] | None:
     """An unexpired cached token (secret, expires_on) for a ``<resource>/.default`` request.
 
@@ -99,6 +103,7 @@ def find_resource_token(
     (``https://contoso.com/.default`` is never answered with a token for
     ``https://contoso.com/app1``). A token is returned only when the admin policy
     ``allowed_scopes`` admits its resource's ``.default`` or every scope it was granted.
+    With ``realm`` (the tenant msal filed the token under), only that tenant's tokens count.
     """
     if len(scopes) != 1 or not scopes[0].endswith("/.default"):
         return None
@@ -117,6 +122,7 @@ def find_resource_token(
             and all(resource_of(t) == resource for t in targets)
             and int(entry.get("expires_on", 0)) > not_before
             and entry.get("environment", "").lower() == environment
+            and (realm is None or str(entry.get("realm", "")).lower() == realm.lower())
             and _allowed(targets, resource, allowed_scopes)
         ):
             return entry["secret"], int(entry["expires_on"])

@@ -14,6 +14,12 @@ recognised (no request left in the call) and said to be one.
 
 The application gets a persisted ``http_cache`` when one is given: msal keeps the
 authority's metadata there, so a new process serves cached tokens without any request.
+
+A token for another tenant (a guest tenant of the signed-in user) comes from an application
+of its own whose authority is ``<authority host>/<tenant>`` (:meth:`MsalApp.app_for`), built
+on first use and sharing the token cache, as azure-identity does: Entra ID's refresh tokens
+are not bound to a tenant, so the home sign-in's refresh token is redeemed at the guest
+tenant's token endpoint, and msal files the token under that tenant (its ``realm``).
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from .._version import __version__
 from ..config.settings import JupyterMsal
 from ..errors import (
+    BadRequest,
     IdentityProviderError,
     IdentityProviderUnavailable,
     IdentityProviderUnreachable,
@@ -71,6 +79,7 @@ class MsalApp:
         self.broker = broker
         self.http_cache = http_cache
         self._app: msal.ClientApplication | None = None
+        self._tenant_apps: dict[str, msal.ClientApplication] = {}
         self._lock = threading.Lock()
 
     @property
@@ -88,7 +97,49 @@ class MsalApp:
                 self._app = self.call(self._build)
             return self._app
 
-    def _build(self) -> msal.ClientApplication:
+    @property
+    def configured_tenant(self) -> str:
+        """The tenant segment of the configured authority, in lower case (``organizations``,
+        a tenant id, a domain name); ``""`` with an ``oidc_authority``."""
+        if self.settings.oidc_authority:
+            return ""
+        return urlsplit(self.settings.authority).path.strip("/").split("/")[0].lower()
+
+    def tenant_authority(self, tenant: str) -> str:
+        """The authority of ``tenant`` (checked already) on the configured authority's host."""
+        if self.settings.oidc_authority:
+            raise BadRequest(
+                "A tenant can be asked for only with an Entra ID authority "
+                "(JupyterMsal.authority); JupyterMsal.oidc_authority names one issuer.",
+                hint="Leave the tenant out.",
+            )
+        parts = urlsplit(self.settings.authority)
+        return f"{parts.scheme}://{parts.netloc}/{tenant}"
+
+    def realm(self, tenant: str | None) -> str:
+        """The ``realm`` under which msal files the tokens of ``tenant`` (None: the
+        configured authority's)."""
+        return tenant or self.configured_tenant
+
+    def own_tenant(self, tenant: str | None) -> str | None:
+        """``tenant``, or None when it is the configured authority's own (no other app)."""
+        return None if tenant is None or tenant == self.configured_tenant else tenant
+
+    def app_for(self, tenant: str | None) -> msal.ClientApplication:
+        """The msal application for ``tenant`` (None or the configured authority's own: the
+        configured one); one per tenant, built on first use, all on one token cache."""
+        tenant = self.own_tenant(tenant)
+        if tenant is None:
+            return self.app
+        with self._lock:
+            app = self._tenant_apps.get(tenant)
+            if app is None:
+                authority = self.tenant_authority(tenant)
+                app = self.call(lambda: self._build(authority))
+                self._tenant_apps[tenant] = app
+            return app
+
+    def _build(self, authority: str | None = None) -> msal.ClientApplication:
         import msal
 
         s = self.settings
@@ -105,7 +156,7 @@ class MsalApp:
         if s.oidc_authority:
             common["oidc_authority"] = s.oidc_authority
         else:
-            common["authority"] = s.authority
+            common["authority"] = authority or s.authority
             common["instance_discovery"] = s.instance_discovery
         if s.service_principal:
             region: Any = s.azure_region

@@ -33,6 +33,7 @@ __all__ = [
     "error_of",
     "is_error_result",
     "replay_key",
+    "tenant_refused",
 ]
 
 #: What to do about the AADSTS codes users meet most often.
@@ -56,12 +57,16 @@ AADSTS_HINTS: dict[str, str] = {
     "50059": "No tenant could be found: use a tenant-specific authority.",
     "7000215": "The client secret is invalid: check JupyterMsal.client_secret.",
     "50011": "The redirect URI does not match the app registration.",
+    "50020": "The account is neither a member nor a guest of this tenant: ask the tenant's "
+    "admin to invite it, or use an account of that tenant.",
 }
 
 #: Errors that mean: the cached refresh token is no good, only a new sign-in helps.
 _SIGN_IN_AGAIN = frozenset(
     {"invalid_grant", "interaction_required", "consent_required", "login_required"}
 )
+#: AADSTS codes of a refresh that no sign-in of this account cures (it is not in the tenant).
+_NOT_IN_TENANT = frozenset({"50020"})
 _DECLINED = frozenset({"authorization_declined", "access_denied"})
 _EXPIRED = frozenset({"expired_token", "code_expired"})
 _SIGN_IN_HINT = "Run %msal_login, `jupyter msal login`, or use the Sign in button."
@@ -138,6 +143,10 @@ def error_from_msal_result(
             hint=hint or "Check the scopes, e.g. https://storage.azure.com/.default.",
             **details,
         )
+    if aadsts in _NOT_IN_TENANT:
+        return IdentityProviderError(
+            f"The tenant refused this account: {first_line}", hint=hint, **details
+        )
     if error in _SIGN_IN_AGAIN and not during_sign_in:
         claims = result.get("claims")
         return SignInRequired(
@@ -149,6 +158,23 @@ def error_from_msal_result(
         )
     return IdentityProviderError(
         f"The identity provider refused the request: {first_line}", hint=hint, **details
+    )
+
+
+def tenant_refused(err: SignInRequired, tenant: str, username: str) -> SignInRequired:
+    """The error for a guest tenant that refused ``username``'s sign-in (MFA, consent or
+    Conditional Access of its own): names the tenant and the reason (``err``'s AADSTS code
+    and hint); a sign-in to that tenant is what helps, and the hint says how."""
+    reason = err.message.removeprefix("Sign in again: ")
+    return SignInRequired(
+        f"Tenant {tenant} wants its own sign-in of {username}: {reason}",
+        scopes=err.scopes,
+        claims=err.claims,
+        tenant=tenant,
+        hint=f"{err.hint or ''} Sign in to tenant {tenant}: %msal_login --tenant {tenant}, "
+        f"`jupyter msal login --tenant {tenant}`, or jupyter_msal.login(tenant=...).".strip(),
+        aadsts=err.aadsts,
+        **{k: v for k, v in err.details.items() if k not in ("scopes", "claims", "tenant")},
     )
 
 

@@ -65,8 +65,9 @@ def current_refresh_margin() -> float:
     return float(value) if isinstance(value, (int, float)) else margin_from_env()
 
 
-# (scopes as passed, account) -> (token, wall-clock time (time.time) until which it is fresh)
-_cache: dict[tuple[Any, Any], tuple[AccessToken, float]] = {}
+# (scopes as passed, account, tenant) -> (token, wall-clock time (time.time) until which it is
+# fresh)
+_cache: dict[tuple[Any, Any, Any], tuple[AccessToken, float]] = {}
 _time = time.time
 
 
@@ -75,11 +76,14 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-def kept_token(scopes: tuple[Any, ...], account: str | None) -> AccessToken | None:
-    """The token kept in this kernel for ``scopes`` (as passed to :func:`get_token`) and
-    ``account`` while it is fresh, else None. A dictionary lookup: no I/O, never blocks."""
+def kept_token(
+    scopes: tuple[Any, ...], account: str | None, tenant: str | None = None
+) -> AccessToken | None:
+    """The token kept in this kernel for ``scopes`` (as passed to :func:`get_token`),
+    ``account`` and ``tenant`` while it is fresh, else None. A dictionary lookup: no I/O,
+    never blocks."""
     try:
-        hit = _cache.get((scopes, account))
+        hit = _cache.get((scopes, account, tenant))
     except TypeError:  # a list among the scopes: not hashable, nothing kept under it
         return None
     return hit[0] if hit is not None and hit[1] > _time() else None
@@ -119,6 +123,7 @@ def get_token(
     claims: str | Mapping[str, Any] | None = None,
     sign_in: bool = True,
     timeout: float | None = None,
+    tenant: str | None = None,
 ) -> AccessToken:
     """An access token for ``scopes`` (a ``str`` whose ``repr`` is redacted).
 
@@ -129,17 +134,21 @@ def get_token(
         force_refresh: skip every cache and ask the identity provider for a new token.
         claims: a claims challenge (JSON, base64url JSON, or a dict) from a ``401`` answer.
         sign_in: when nobody (usable) is signed in, run a sign-in and wait for it (the prompt is
-            shown in the cell); ``False`` raises :class:`~jupyter_msal.errors.SignInRequired`.
+            shown in the cell; for the tenant, when a guest tenant wants a sign-in of its own);
+            ``False`` raises :class:`~jupyter_msal.errors.SignInRequired`.
         timeout: seconds to wait for that sign-in (default: until the code expires).
+        tenant: the tenant the token is for, a tenant id or domain name where the account is a
+            guest (default: the account's own). Its token comes from the same sign-in where
+            the tenant allows it; the admin may limit the tenants (``allowed_tenants``).
 
     Raises:
         jupyter_msal.errors.JupyterMsalError: a subclass saying what went wrong and what to do.
     """
     if not force_refresh and claims is None:
-        hit = kept_token(scopes, account)
+        hit = kept_token(scopes, account, tenant)
         if hit is not None:
             return hit
-    return _fetch(scopes, account, force_refresh, claims, sign_in, timeout)
+    return _fetch(scopes, account, force_refresh, claims, sign_in, timeout, tenant)
 
 
 def _fetch(
@@ -149,34 +158,42 @@ def _fetch(
     claims: Any,
     sign_in: bool,
     timeout: float | None,
+    tenant: str | None = None,
 ) -> AccessToken:
     scopes = flatten_scopes(raw_scopes)
     claims_json = normalize_claims(claims)
     if not force_refresh and claims_json is None:
         # Another spelling of the same scopes ("a b", ("b", "a"), ["a", "b"]) may be kept.
-        hit = _cache.get((scopes, account))
+        hit = _cache.get((scopes, account, tenant))
         if hit is not None and hit[1] > _time():
             try:
-                _cache[(raw_scopes, account)] = hit
+                _cache[(raw_scopes, account, tenant)] = hit
             except TypeError:  # unhashable spelling: nothing to remember it by
                 pass
             return hit[0]
     client = get_client()
+    extra = {"tenant": tenant} if tenant is not None else {}
     try:
-        token = client.token(scopes, account, force_refresh, claims_json)
+        token = client.token(scopes, account, force_refresh, claims_json, **extra)
     except SignInRequired as err:
         if not sign_in:
             raise
-        run_sign_in(client, scopes=err.scopes or scopes, timeout=timeout, claims=err.claims)
-        token = client.token(scopes, account, False, claims_json)
+        run_sign_in(
+            client,
+            scopes=err.scopes or scopes,
+            timeout=timeout,
+            claims=err.claims,
+            tenant=err.tenant,
+        )
+        token = client.token(scopes, account, False, claims_json, **extra)
     if claims_json is None:
-        _remember((raw_scopes, account), token)
+        _remember((raw_scopes, account, tenant), token)
         if raw_scopes != scopes:
-            _remember((scopes, account), token)
+            _remember((scopes, account, tenant), token)
     return token
 
 
-def _remember(key: tuple[Any, Any], token: AccessToken) -> None:
+def _remember(key: tuple[Any, Any, Any], token: AccessToken) -> None:
     now = _time()
     lifetime = token.expires_on - now
     fresh_until = token.expires_on - min(current_refresh_margin(), lifetime / 2)
@@ -197,17 +214,23 @@ def login(
     *scopes: str | Iterable[str],
     method: str = "auto",
     timeout: float | None = None,
+    tenant: str | None = None,
 ) -> Account:
     """Sign in (in the browser, with a device code, or the OS broker) and wait until done.
 
     The prompt (link, code with a copy button, countdown) is shown in the cell; interrupting
-    the kernel cancels the sign-in. Returns the account that signed in.
+    the kernel cancels the sign-in. ``tenant`` (a tenant id or domain name where the account
+    is a guest) signs in to that tenant, for one that wants a sign-in of its own (MFA,
+    consent, Conditional Access); its tokens then come silently. Returns the account that
+    signed in.
     """
     try:
         chosen = SignInMethod.parse(method)
     except ValueError as err:
         raise BadRequest(str(err)) from None
-    return run_sign_in(get_client(), scopes=flatten_scopes(scopes), method=chosen, timeout=timeout)
+    return run_sign_in(
+        get_client(), scopes=flatten_scopes(scopes), method=chosen, timeout=timeout, tenant=tenant
+    )
 
 
 def logout(
@@ -261,14 +284,18 @@ def run_sign_in(
     timeout: float | None = None,
     rich: bool | None = None,
     claims: str | None = None,
+    tenant: str | None = None,
 ) -> Account:
     """Start a sign-in, show its prompt, wait for it, and replace the prompt by the outcome.
+
+    ``tenant``: sign in to that tenant (None: the configured authority's).
 
     ``KeyboardInterrupt`` cancels the flow and is re-raised (as
     :class:`~jupyter_msal.client.SignInInterrupted`, a ``KeyboardInterrupt``); ``timeout``
     cancels it and raises :class:`~jupyter_msal.errors.SignInTimedOut`.
     """
-    flow = client.start_sign_in(method, list(scopes), claims)
+    extra = {"tenant": tenant} if tenant is not None else {}
+    flow = client.start_sign_in(method, list(scopes), claims, **extra)
     if rich is None and client.mode != "server":
         rich = False  # direct mode: the prompt prints as text
     prompt = SignInPrompt(flow, rich=rich)
@@ -282,7 +309,8 @@ def run_sign_in(
         prompt.finish(_outcome(err), ok=False)
         raise
     clear_cache()
-    prompt.finish(f"Signed in as {account.username or account.home_account_id}.")
+    where = f" to tenant {flow['tenant']}" if flow.get("tenant") else ""
+    prompt.finish(f"Signed in as {account.username or account.home_account_id}{where}.")
     return account
 
 

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from ..errors import JupyterMsalError, ServerUnavailable, SignInRequired
 from ..models import AccessToken
 from . import api
+from .tenants import allowed_tenants, resolve_tenant
 
 __all__ = [
     "AsyncCredential",
@@ -145,13 +146,16 @@ class _TokenSource:
         self.sign_in = sign_in
         self.timeout = timeout
 
-    def _fetch(self, scopes: Iterable[Any], claims: str | None = None) -> AccessToken:
+    def _fetch(
+        self, scopes: Iterable[Any], claims: str | None = None, tenant: str | None = None
+    ) -> AccessToken:
         return api.get_token(
             *scopes,
             account=self.account,
             claims=claims,
             sign_in=self.sign_in,
             timeout=self.timeout,
+            tenant=tenant,
         )
 
 
@@ -174,42 +178,46 @@ def _access_token_info(token: AccessToken) -> Any:
     )
 
 
-def _check_tenant(token: AccessToken, tenant_id: str | None) -> AccessToken:
-    """``token``, unless ``tenant_id`` names a tenant other than its account's."""
-    if tenant_id and token.account and token.account.tenant_id:
-        if tenant_id.lower() != token.account.tenant_id.lower():
-            raise _auth_error(
-                JupyterMsalError(
-                    f"A token for tenant {tenant_id} was requested, but "
-                    f"{token.account.username} signed in to tenant {token.account.tenant_id}.",
-                    hint="Set JupyterMsal.authority to that tenant and sign in again.",
-                )
-            )
-    return token
-
-
 class _AzureCredential(_TokenSource):
-    """What :class:`Credential` and :class:`AsyncCredential` share: the token for a request,
-    checked against the tenant asked for, with errors as Azure SDK credentials raise them."""
+    """What :class:`Credential` and :class:`AsyncCredential` share: a request's tenant and
+    token, and errors as Azure SDK credentials raise them."""
+
+    def __init__(
+        self,
+        *,
+        account: str | None = None,
+        sign_in: bool = True,
+        timeout: float | None = None,
+        tenant_id: str | None = None,
+        additionally_allowed_tenants: Iterable[str] | None = None,
+    ) -> None:
+        super().__init__(account=account, sign_in=sign_in, timeout=timeout)
+        self.tenant_id = tenant_id
+        self.additionally_allowed_tenants = allowed_tenants(additionally_allowed_tenants)
+
+    def _tenant(self, tenant_id: str | None) -> str | None:
+        """The tenant to ask for when a caller asks for ``tenant_id`` (no I/O)."""
+        try:
+            return resolve_tenant(self.tenant_id, tenant_id, self.additionally_allowed_tenants)
+        except JupyterMsalError as err:
+            raise _auth_error(err) from err
 
     def _kept(
         self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None
     ) -> AccessToken | None:
         """The token kept in the kernel for this request, if any (no I/O)."""
-        if claims:  # a claims challenge bypasses every cache
-            return None
-        token = api.kept_token(scopes, self.account)
-        return None if token is None else _check_tenant(token, tenant_id)
+        tenant = self._tenant(tenant_id)
+        return None if claims else api.kept_token(scopes, self.account, tenant)
 
     def _token(
         self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None
     ) -> AccessToken:
         """The token for this request: kept in the kernel, or fetched (blocking)."""
+        tenant = self._tenant(tenant_id)
         try:
-            token = self._fetch(scopes, claims)
+            return self._fetch(scopes, claims, tenant)
         except JupyterMsalError as err:
             raise _auth_error(err) from err
-        return _check_tenant(token, tenant_id)
 
 
 class Credential(_AzureCredential):
@@ -219,6 +227,10 @@ class Credential(_AzureCredential):
         account: username or home_account_id to get tokens for (default: the only signed-in one).
         sign_in: when nobody is signed in, show the sign-in prompt and wait (default), or fail.
         timeout: seconds to wait for such a sign-in.
+        tenant_id: the tenant of its tokens (default: none; the tenant a caller asks for).
+        additionally_allowed_tenants: with ``tenant_id``, the other tenants callers may ask
+            for (``"*"``: any; default ``AZURE_ADDITIONALLY_ALLOWED_TENANTS``); azure-identity's
+            rules (:mod:`jupyter_msal.kernel.tenants`), refused before any request.
 
     Tokens are shared with :func:`jupyter_msal.get_token` (the same kernel-side cache), and the
     token objects inside the returned ``AccessToken`` keep their redacted ``repr``.

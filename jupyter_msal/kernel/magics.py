@@ -1,5 +1,5 @@
-"""``%load_ext jupyter_msal``: the ``%msal_token``, ``%msal_accounts``, ``%msal_login`` and
-``%msal_logout`` line magics.
+"""``%load_ext jupyter_msal``: the ``%msal_token``, ``%msal_accounts``, ``%msal_login``,
+``%msal_logout`` and ``%msal_tenant`` line magics.
 
 Arguments may name variables of the notebook as ``$name`` (a list expands to several
 arguments); the rest of the line is taken literally, so JSON such as ``--claims '{"a": 1}'``
@@ -75,6 +75,12 @@ class MsalMagics(Magics):
     )
     @ma.argument("--claims", help="A claims challenge: JSON or base64url-encoded JSON.")
     @ma.argument(
+        "-t",
+        "--tenant",
+        help="The tenant the token is for: a tenant id or domain name where the account is a "
+        "guest (default: the account's own).",
+    )
+    @ma.argument(
         "--no-sign-in",
         action="store_true",
         help="Fail instead of starting a sign-in when nobody is signed in.",
@@ -92,6 +98,7 @@ class MsalMagics(Magics):
 
             token = %msal_token https://storage.azure.com/.default
             token = %msal_token storage
+            token = %msal_token vault --tenant fabrikam.onmicrosoft.com
         """
         from . import api
 
@@ -110,6 +117,7 @@ class MsalMagics(Magics):
             claims=claims,
             sign_in=not args.no_sign_in,
             timeout=args.timeout,
+            tenant=args.tenant,
         )
 
     @ma.magic_arguments()
@@ -127,6 +135,36 @@ class MsalMagics(Magics):
         from IPython.display import display
 
         display(AccountTable(accounts))
+
+    @ma.magic_arguments()
+    @ma.argument("tenant", nargs="?", help="A tenant id or domain name where you are a guest.")
+    @ma.argument("--home", action="store_true", help="Back to the account's own tenant.")
+    @no_var_expand
+    @line_magic
+    def msal_tenant(self, line: str = "") -> None:
+        """Choose the tenant of the tokens unmodified Azure code in this kernel gets.
+
+        Sets this kernel's ``IDENTITY_ENDPOINT`` to the server's managed-identity endpoint
+        for that tenant, for ``DefaultAzureCredential``, ``ManagedIdentityCredential`` and the
+        processes the kernel starts. Credentials read the variable when they are created:
+        create them after this. Without arguments, shows the tenant in use. Example::
+
+            %msal_tenant contoso.onmicrosoft.com
+            %msal_tenant --home
+        """
+        import os
+
+        from ..client.endpoint import endpoint_tenant, tenant_endpoint
+        from ..constants import IDENTITY_ENDPOINT_ENV
+
+        args = self._parse(self.msal_tenant, line)
+        if args.home and args.tenant:
+            raise UsageError("Give a tenant or --home, not both.")
+        if args.tenant or args.home:
+            os.environ[IDENTITY_ENDPOINT_ENV] = tenant_endpoint(os.environ, args.tenant)
+        tenant = endpoint_tenant(os.environ) or "the signed-in account's own tenant"
+        print(f"Managed identity in this kernel: tokens of {tenant}")
+        print(f"IDENTITY_ENDPOINT={os.environ[IDENTITY_ENDPOINT_ENV]}")
 
     @ma.magic_arguments()
     @no_var_expand
@@ -155,14 +193,25 @@ class MsalMagics(Magics):
         "(the server chooses).",
     )
     @ma.argument("--timeout", type=float, help="Seconds to wait for the sign-in.")
+    @ma.argument(
+        "--tenant",
+        help="Sign in to this tenant (a tenant id or domain name where the account is a "
+        "guest), when it wants a sign-in of its own (MFA, consent, Conditional Access).",
+    )
     @no_var_expand
     @line_magic
     def msal_login(self, line: str = "") -> None:
-        """Sign in: shows the link (and code), or opens the broker, and waits until done."""
+        """Sign in: shows the link (and code), or opens the broker, and waits until done.
+
+        ``--tenant T`` signs in to a guest tenant that demands its own sign-in; its tokens
+        then come silently (``%msal_token storage --tenant T``).
+        """
         from . import api
 
         args = self._parse(self.msal_login, line)
-        _interruptible(api.login, *args.scopes, method=args.method, timeout=args.timeout)
+        _interruptible(
+            api.login, *args.scopes, method=args.method, timeout=args.timeout, tenant=args.tenant
+        )
 
     @ma.magic_arguments()
     @ma.argument("account", nargs="?", help="Username or home_account_id (default: the only one).")
@@ -299,6 +348,13 @@ def unload_ipython_extension(ipython: Any) -> None:
     """Remove the magics and the error display (``%unload_ext jupyter_msal``)."""
     _remove_error_handler(ipython)
     magics = ipython.magics_manager.magics
-    for name in ("msal_token", "msal_accounts", "msal_login", "msal_logout"):
+    for name in (
+        "msal_token",
+        "msal_accounts",
+        "msal_login",
+        "msal_logout",
+        "msal_scopes",
+        "msal_tenant",
+    ):
         magics["line"].pop(name, None)
     ipython.magics_manager.registry.pop("MsalMagics", None)

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ..client.prompt_text import tenant_note
 from .browser_prompt import render_browser_html, render_browser_text
 from .scripts import onclick_attribute, script_element
 
@@ -81,8 +82,9 @@ def render_html(
     ]
     if url and user_code:
         link = html.escape(url, quote=True)
+        tenant = f" (tenant {html.escape(str(flow['tenant']))})" if flow.get("tenant") else ""
         parts.append(
-            "<div><b>Sign in to Microsoft Entra ID:</b> open "
+            f"<div><b>Sign in to Microsoft Entra ID{tenant}:</b> open "
             f'<a href="{link}" target="_blank" rel="noopener noreferrer" style="{_LINK_STYLE}">'
             f"{html.escape(url)}</a>"
             " and enter this code:</div>"
@@ -115,6 +117,8 @@ def render_text(flow: Mapping[str, Any]) -> str:
             if url and code
             else "Complete the sign-in."
         )
+    if flow.get("tenant"):
+        message += "\n" + tenant_note(flow)
     expires_on = float(flow.get("expires_on") or 0)
     if expires_on:
         minutes = max(0, int((expires_on - time.time() + 59) // 60))

@@ -16,10 +16,12 @@ from ..constants import SERVER_SECRET_ENV, SERVER_URL_ENV
 from ..errors import ExtensionInactive, JupyterMsalError
 from ..redact import install_redaction
 from ..service import TokenService
+from .azure_tools import AzureTools
 from .handlers import make_routes
 from .inactive import inactive_routes
 from .managed_identity import ManagedIdentityEndpoint
 from .redirect import make_redirect_routes, note_server_address
+from .token_wanted import TokenWantedLimit
 
 __all__ = ["JupyterMsalApp"]
 
@@ -46,6 +48,7 @@ class JupyterMsalApp(ExtensionApp):
     service: TokenService | None = None
     kernel_secret: str = ""
     managed_identity: ManagedIdentityEndpoint | None = None
+    azure_tools: AzureTools | None = None
     #: Why jupyter-msal is inactive on this server; None while it is active.
     inactive_reason: str | None = None
 
@@ -69,6 +72,7 @@ class JupyterMsalApp(ExtensionApp):
                 ExtensionInactive.because(self.inactive_reason).message,
             )
         self.managed_identity = ManagedIdentityEndpoint(settings, self.log)
+        self.azure_tools = self._azure_tools(settings)
         self._publish_url()
         if self.service is None or settings is None:
             return
@@ -82,8 +86,23 @@ class JupyterMsalApp(ExtensionApp):
             f", JupyterHub service {self.service.hub.url}" if self.service.hub else "",
         )
 
+    def _azure_tools(self, settings: JupyterMsal | None) -> AzureTools | None:
+        """az and azcopy signed in through this server (:mod:`.azure_tools`), or None when
+        their private folder cannot be made (the reason is logged)."""
+        enabled = self.managed_identity is not None and self.managed_identity.enabled
+        try:
+            tools = AzureTools(settings if self.service else None, enabled, self.log)
+        except (JupyterMsalError, OSError) as err:
+            self.log.warning("jupyter-msal: az and azcopy left alone: %s", err)
+            return None
+        tools.publish()
+        if self.service is not None:
+            self.service.status_sections["azure_tools"] = tools.status
+        return tools
+
     def _event_sink(self) -> EventSink | None:
-        """Audit events to the server's ``event_logger``, our schemas registered first."""
+        """Audit events to the server's ``event_logger``, our schemas registered first
+        (``token_wanted`` events through :class:`.token_wanted.TokenWantedLimit`)."""
         logger = getattr(self.serverapp, "event_logger", None)
         if logger is None:
             return None
@@ -106,7 +125,7 @@ class JupyterMsalApp(ExtensionApp):
             else:
                 io_loop.add_callback(send, schema_id, data)
 
-        return emit
+        return TokenWantedLimit(emit)  # token_wanted: once per resource per minute
 
     def initialize_handlers(self) -> None:
         """Register the REST API under the server's base_url (inactive: the reason only)."""
@@ -129,8 +148,11 @@ class JupyterMsalApp(ExtensionApp):
                 self.managed_identity.publish(os.environ[SERVER_URL_ENV])
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        """Once the HTTP server listens, the port is final: publish the URL again."""
+        """Once the HTTP server listens, the port is final: publish the URL again; the az
+        profile follows the signed-in user from now on."""
         self._publish_url()
+        if self.azure_tools is not None and self.service is not None:
+            self.azure_tools.watch(getattr(serverapp, "event_logger", None), self.service)
 
     async def stop_extension(self) -> None:
         """Cancel pending sign-ins, stop worker threads, withdraw the environment."""
@@ -138,6 +160,8 @@ class JupyterMsalApp(ExtensionApp):
             self.service.close()
         if self.managed_identity is not None:
             self.managed_identity.withdraw()
+        if self.azure_tools is not None:
+            self.azure_tools.withdraw()
         if os.environ.get(SERVER_SECRET_ENV) == self.kernel_secret:  # ours, not a newer server's
             os.environ.pop(SERVER_SECRET_ENV, None)
             os.environ.pop(SERVER_URL_ENV, None)

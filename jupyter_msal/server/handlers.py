@@ -16,7 +16,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..constants import API_PATH
-from ..errors import BadRequest, Forbidden, NotFound
+from ..errors import BadRequest, Forbidden, NotFound, SignInRequired
 from ..metrics import token_request
 from ..scopes import check_account_selector
 from ..service import TokenService
@@ -24,6 +24,7 @@ from ..status import status_document
 from .auth import KernelAwareAuthorizer, KernelSecretIdentity, KernelUser
 from .json_api import MAX_BODY_BYTES, JsonApiMixin
 from .openapi import openapi_document
+from .token_wanted import report_token_wanted
 
 __all__ = ["MAX_BODY_BYTES", "MsalHandler", "make_routes"]
 
@@ -153,17 +154,34 @@ class TokenHandler(MsalHandler):
                 "Access tokens are not handed to browsers; use them from a kernel or terminal.",
                 hint="In a notebook: %msal_token SCOPE, or jupyter_msal.get_token(SCOPE).",
             )
-        body = self.json_body({"scopes", "account", "force_refresh", "claims"})
+        body = self.json_body({"scopes", "account", "force_refresh", "claims", "tenant"})
         token = await self.service.acquire_token_async(
             _field(body, "scopes", list),
             account=_field(body, "account", str),
             force_refresh=bool(_field(body, "force_refresh", bool, False)),
             claims=_field(body, "claims", str),
             client="kernel" if isinstance(self.current_user, KernelUser) else "jupyter_token",
+            tenant=_field(body, "tenant", str),
         )
         self.set_header("Cache-Control", "no-store")
         self.set_header("Pragma", "no-cache")
         self.reply(token.to_dict())
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """As every handler does; a refusal for want of a sign-in also lets the open pages
+        offer one (a ``token_wanted`` event)."""
+        exc_info = kwargs.get("exc_info")
+        if exc_info and isinstance(exc_info[1], SignInRequired):
+            kernel = isinstance(self.current_user, KernelUser)
+            report_token_wanted(
+                self.service.events,
+                exc_info[1],
+                None,  # a sign-in-required error names the scopes it was asked for
+                via="rest",
+                user_agent=self.request.headers.get("User-Agent"),
+                fallback_tool="kernel_or_terminal" if kernel else "script",
+            )
+        super().write_error(status_code, **kwargs)
 
 
 class SignInsHandler(MsalHandler):
@@ -178,13 +196,14 @@ class SignInsHandler(MsalHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        """Start a sign-in."""
-        body = self.json_body({"method", "scopes", "claims"})
+        """Start a sign-in (for ``tenant``, when a guest tenant wants a sign-in of its own)."""
+        body = self.json_body({"method", "scopes", "claims", "tenant"})
         method = _field(body, "method", str, "auto")
         scopes = _field(body, "scopes", list, [])
         claims = _field(body, "claims", str)
+        tenant = _field(body, "tenant", str)
         flow = await self.service.workers.call_sign_in(
-            self.service.flows.start, method, scopes, claims
+            self.service.flows.start, method, scopes, claims, tenant
         )
         self.reply(flow.to_dict(), status=202)
 

@@ -20,7 +20,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..constants import API_PATH, MANAGED_IDENTITY_PATH
+from ..constants import API_PATH, MANAGED_IDENTITY_PATH, TENANTS_SEGMENT
 from ..errors import ExtensionInactive
 from .handlers import MsalHandler
 from .managed_identity import ManagedIdentityEndpoint, ManagedIdentityHandler
@@ -71,8 +71,8 @@ class InactiveManagedIdentityHandler(ManagedIdentityHandler):
         self.identity_secret = identity_secret
 
     @web.authenticated  # by the identity header alone (see ManagedIdentityHandler)
-    async def get(self) -> None:
-        """The reason, in the managed-identity protocol's error shape."""
+    async def get(self, tenant: str | None = None) -> None:
+        """The reason, in the managed-identity protocol's error shape (any tenant's path)."""
         raise ExtensionInactive.because(self.reason)
 
 
@@ -86,7 +86,7 @@ def inactive_routes(
     if secret is not None:
         routes.append(
             (
-                f"/{MANAGED_IDENTITY_PATH}",
+                rf"/{MANAGED_IDENTITY_PATH}(?:/{TENANTS_SEGMENT}/([^/]+))?",
                 InactiveManagedIdentityHandler,
                 {"reason": reason, "identity_secret": secret},
             )

@@ -16,6 +16,12 @@ The token comes from the same :class:`~jupyter_msal.service.TokenService` as eve
 resource per request; ``client_id``, ``mi_res_id``, ``object_id`` and ``principal_id`` select
 a user-assigned identity on Azure and are ignored here (there is one signed-in user).
 
+The protocol has no tenant parameter: the token is for the signed-in account's own tenant.
+``{IDENTITY_ENDPOINT}/tenants/{tenant}`` (a tenant id or domain name) serves tokens of that
+tenant instead, for a user who is a guest there; ``%msal_tenant`` points a kernel's
+``IDENTITY_ENDPOINT`` at it and ``jupyter msal endpoint --tenant`` prints it for a terminal.
+The SDKs append their query to the path as they do to the plain endpoint.
+
 Only the header authenticates: it is a secret of its own, minted per server start and compared
 in constant time. Jupyter's token and cookie do not, so a browser session cannot use this
 endpoint. Errors carry ``statusCode`` and ``message`` (what msal reports) plus ``error`` and
@@ -43,11 +49,14 @@ from ..constants import (
     IDENTITY_HEADER,
     IDENTITY_HEADER_ENV,
     MANAGED_IDENTITY_PATH,
+    TENANTS_SEGMENT,
 )
 from ..errors import BadRequest, ExtensionInactive, JupyterMsalError, SignInRequired
+from ..scopes import check_tenant
 from ..service import TokenService
 from ..status import real_managed_identity
 from .errors import error_body
+from .token_wanted import report_token_wanted
 
 __all__ = ["API_VERSION", "ManagedIdentityEndpoint", "ManagedIdentityHandler"]
 
@@ -113,7 +122,7 @@ def _client_status(status: int) -> int:
 
 
 class ManagedIdentityHandler(APIHandler):
-    """``GET jupyter-msal/managed-identity?api-version=2019-08-01&resource=R``."""
+    """``GET jupyter-msal/managed-identity[/tenants/{tenant}]?api-version=...&resource=R``."""
 
     def initialize(self, service: TokenService, identity_secret: str) -> None:  # type: ignore[override]
         """Route kwargs: the token service and this server's identity header secret."""
@@ -130,8 +139,9 @@ class ManagedIdentityHandler(APIHandler):
         return IdentityHeaderOnly(super().identity_provider, self.identity_secret)
 
     @web.authenticated  # by the identity header alone (see identity_provider)
-    async def get(self) -> None:
-        """The signed-in user's token for one resource."""
+    async def get(self, tenant: str | None = None) -> None:
+        """The signed-in user's token for one resource (of ``tenant``, from the path, if any)."""
+        tenant = None if tenant is None else check_tenant(tenant)
         version = self.get_query_argument("api-version", "")
         if version != API_VERSION:
             raise BadRequest(
@@ -142,7 +152,7 @@ class ManagedIdentityHandler(APIHandler):
         if not resource:
             raise BadRequest("The resource parameter is required, e.g. https://storage.azure.com")
         scope = resource if resource.endswith("/.default") else resource + "/.default"
-        token = await self.service.acquire_token_async([scope], client="kernel")
+        token = await self.service.acquire_token_async([scope], client="kernel", tenant=tenant)
         self.set_header("Cache-Control", "no-store")
         self.set_header("Pragma", "no-cache")
         self.set_header("Content-Type", "application/json")
@@ -167,6 +177,15 @@ class ManagedIdentityHandler(APIHandler):
         message = str(body.get("message") or "")
         if isinstance(err, SignInRequired):
             message = f"jupyter-msal: {message} {_SIGN_IN}"
+            # fail fast, and let the open pages offer the sign-in
+            report_token_wanted(
+                self.service.events,
+                err,
+                self.get_query_argument("resource", "").strip(),
+                via="managed_identity",
+                user_agent=self.request.headers.get("User-Agent"),
+                fallback_tool="other",
+            )
         elif isinstance(err, ExtensionInactive):  # its message begins "jupyter-msal is not ..."
             message = f"{message} {body.get('hint') or ''}".strip()
         elif body.get("hint"):
@@ -239,11 +258,15 @@ class ManagedIdentityEndpoint:
             )
 
     def routes(self, service: TokenService) -> list[tuple[str, type, dict[str, Any]]]:
-        """The handler route, relative to base_url (none when not enabled)."""
+        """The handler routes, relative to base_url (none when not enabled): the endpoint,
+        and the endpoint of one tenant (``.../tenants/{tenant}``)."""
         if not self.enabled:
             return []
         kwargs = {"service": service, "identity_secret": self._secret}
-        return [(f"/{MANAGED_IDENTITY_PATH}", ManagedIdentityHandler, kwargs)]
+        return [
+            (f"/{MANAGED_IDENTITY_PATH}", ManagedIdentityHandler, kwargs),
+            (f"/{MANAGED_IDENTITY_PATH}/{TENANTS_SEGMENT}/([^/]+)", ManagedIdentityHandler, kwargs),
+        ]
 
     @property
     def secret(self) -> str | None:

@@ -4,7 +4,9 @@
 cheap (the pytest plugin imports it in every pytest run): the emulator, tornado and trustme load
 on first use of a name below. A real Jupyter server and its kernels, in subprocesses, are in
 :mod:`jupyter_msal.testing.server` and :mod:`jupyter_msal.testing.kernels`; Azurite (Azure Storage)
-accepting the emulator's tokens, in :mod:`jupyter_msal.testing.azurite`.
+accepting the emulator's tokens, in :mod:`jupyter_msal.testing.azurite`; a Key Vault stand-in
+that challenges for a tenant, in :mod:`jupyter_msal.testing.keyvault`. The emulator also serves
+Azure Resource Manager's subscriptions and tenants lists (:mod:`.emulator.arm`).
 """
 
 from __future__ import annotations

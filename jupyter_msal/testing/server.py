@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -245,6 +247,31 @@ class JupyterServerProcess:
             connection_file, kid, lambda: self.request("DELETE", f"api/kernels/{kid}")
         ) as kernel:
             yield kernel
+
+    def run_in_terminal(self, command: str, marker: str, timeout: float = 120) -> str:
+        """Type ``command`` into a new Jupyter terminal of this server (its terminals API and
+        websocket, as JupyterLab does) and return what the terminal printed until the regular
+        expression ``marker`` matched (or ``timeout`` passed); the terminal is deleted after."""
+        import websocket  # the test extra's websocket-client
+
+        name = self.request("POST", "api/terminals")["name"]
+        ws = websocket.create_connection(
+            f"ws://127.0.0.1:{self.port}/terminals/websocket/{name}",
+            header=[f"Authorization: token {self.token}"],
+            timeout=timeout,
+        )
+        output = ""
+        try:
+            ws.send(json.dumps(["stdin", command + "\r"]))
+            deadline = time.monotonic() + timeout
+            while not re.search(marker, output) and time.monotonic() < deadline:
+                message = json.loads(ws.recv())
+                if message[0] == "stdout":
+                    output += message[1]
+        finally:
+            ws.close()
+            self.request("DELETE", f"api/terminals/{name}")
+        return output
 
     def interrupt_kernel(self, kernel: Kernel) -> None:
         """Interrupt a kernel of this server, as the notebook's stop button does."""

@@ -16,6 +16,7 @@ import { ITranslator } from '@jupyterlab/translation';
    activate() builds these at once: the indicator shows the accounts from the
    start; only the sign-in dialog is loaded when first needed. */
 import { SignInRunner } from './actions/signIn';
+import { TokenWantedNotifier } from './actions/tokenWanted';
 import { MsalClient } from './api';
 import { addCommands, addCommandsToPalette, panelActions } from './commands';
 import { AccountsModel } from './model/accounts';
@@ -25,7 +26,7 @@ import {
   IFrontEndSettings,
   PLUGIN_ID
 } from './model/settings';
-import { IMsalAccounts } from './tokens';
+import { CommandIDs, IMsalAccounts } from './tokens';
 import { translationBundle } from './util/i18n';
 import { AccountsPopup } from './widgets/accountsPopup';
 import { MsalIndicator } from './widgets/indicator';
@@ -109,6 +110,15 @@ const plugin: JupyterFrontEndPlugin<IMsalAccounts> = {
     const parts = build(app, settings, translator);
     const { model, indicator } = parts;
     addCommands(app, { ...parts, trans });
+    // a tool asked for a token while signed out: offer the sign-in
+    const notifier = new TokenWantedNotifier({
+      model,
+      signIn: () => void app.commands.execute(CommandIDs.signIn),
+      trans
+    });
+    parts.events.tokenWanted.connect(
+      (_, wanted) => void notifier.notify(wanted)
+    );
     if (palette) {
       addCommandsToPalette(palette, trans);
     }

@@ -184,7 +184,7 @@ def test_credential_errors_are_client_authentication_errors(
     credential = jupyter_msal.Credential()
     with pytest.raises(ClientAuthenticationError) as info:
         credential.get_token(STORAGE, tenant_id="another-tenant")
-    assert "tenant another-tenant was requested" in info.value.message
+    assert "Invalid tenant 'another-tenant'" in info.value.message
 
     jupyter_msal.logout(all_accounts=True)
     with pytest.raises(ClientAuthenticationError) as info:

@@ -11,14 +11,12 @@ import hashlib
 import json
 import re
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-import websocket
 
 from jupyter_msal.testing import DEFAULT_USERNAME as ADA
 from jupyter_msal.testing import EntraEmulator
@@ -162,32 +160,10 @@ def test_subprocess_of_a_kernel(signed_in: JupyterServerProcess, emulator: Any) 
     _no_new_sign_in(emulator)
 
 
-def _terminal_run(server: JupyterServerProcess, command: str, marker: str) -> str:
-    """Type ``command`` into a real Jupyter terminal; what it printed up to ``marker``."""
-    name = server.request("POST", "api/terminals")["name"]
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{server.port}/terminals/websocket/{name}",
-        header=[f"Authorization: token {server.token}"],
-        timeout=120,
-    )
-    output = ""
-    try:
-        ws.send(json.dumps(["stdin", command + "\r"]))
-        deadline = time.monotonic() + 120
-        while not re.search(marker, output) and time.monotonic() < deadline:
-            message = json.loads(ws.recv())
-            if message[0] == "stdout":
-                output += message[1]
-    finally:
-        ws.close()
-        server.request("DELETE", f"api/terminals/{name}")
-    return output
-
-
 def test_terminal(signed_in: JupyterServerProcess, emulator: Any) -> None:
     script = signed_in.workdir / "default_credential.py"
     script.write_text(DIGEST_OF_DEFAULT_CREDENTIAL.replace("; ", "\n"))
-    out = _terminal_run(signed_in, f"{sys.executable} {script}", r"SHA-[0-9a-f]{64}-")
+    out = signed_in.run_in_terminal(f"{sys.executable} {script}", r"SHA-[0-9a-f]{64}-")
     assert _printed_digest(out) in _digests(emulator)
     _no_new_sign_in(emulator)
 

@@ -40,10 +40,10 @@ def token(secret: str, expires_in: float) -> AccessToken:
 @pytest.mark.parametrize(
     ("account", "scopes", "expected"),
     [
-        (None, (STORAGE,), ("", (STORAGE,))),
-        ("", (STORAGE,), ("", (STORAGE,))),
-        ("  Ada@Contoso.COM ", (STORAGE,), ("ada@contoso.com", (STORAGE,))),
-        ("uid.utid", ("a", "b"), ("uid.utid", ("a", "b"))),
+        (None, (STORAGE,), ("", (STORAGE,), "")),
+        ("", (STORAGE,), ("", (STORAGE,), "")),
+        ("  Ada@Contoso.COM ", (STORAGE,), ("ada@contoso.com", (STORAGE,), "")),
+        ("uid.utid", ("a", "b"), ("uid.utid", ("a", "b"), "")),
     ],
 )
 def test_key_normalizes_the_account(account: str | None, scopes: tuple[str, ...], expected: Any):

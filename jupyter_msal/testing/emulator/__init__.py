@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .arm import EmulatorArm
 from .connect import DEFAULT_CLIENT_ID, EmulatorConnections
 from .core import COUNT_KEYS, FAULT_ENDPOINTS
 from .tokens import DEFAULT_TENANT_ID, DEFAULT_USERNAME
@@ -46,7 +47,7 @@ _CERT_HOSTS = ("127.0.0.1", "localhost", "::1")
 _ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - only used to map to a loopback URL
 
 
-class EntraEmulator(EmulatorConnections):
+class EntraEmulator(EmulatorArm, EmulatorConnections):
     """An Entra ID (Azure AD) v2.0 identity provider emulated over HTTPS on loopback.
 
     :param host: address to bind, ``127.0.0.1`` by default (the URL uses it too).

@@ -83,7 +83,8 @@ class EmulatorConnections(EmulatorGrants):
     ) -> dict[str, str]:
         """The ``JUPYTER_MSAL_*`` variables that point jupyter-msal at this emulator.
 
-        Always the authority, the CA bundle and no instance discovery. With ``cache_path``,
+        Always the authority, the CA bundle, no instance discovery, and the emulator as Azure
+        Resource Manager (for the Azure CLI in the server's terminals). With ``cache_path``,
         also a plaintext token cache there (tests and demos need no keyring), requests to
         loopback hosts only, and ``auto`` sign-ins with a device code (which tests approve with
         :meth:`approve`) rather than in the browser; with ``http_timeout``, the seconds
@@ -95,6 +96,7 @@ class EmulatorConnections(EmulatorGrants):
             "JUPYTER_MSAL_AUTHORITY": self.authority(tenant),
             "JUPYTER_MSAL_CA_BUNDLE": self.ca_bundle_path,
             "JUPYTER_MSAL_INSTANCE_DISCOVERY": "false",
+            "JUPYTER_MSAL_RESOURCE_MANAGER_URL": self.url,
         }
         if cache_path is not None:
             env["JUPYTER_MSAL_CACHE_PATH"] = os.fspath(cache_path)

@@ -104,6 +104,16 @@ def _unblock(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
     return {"blocked": emu.blocked_sign_ins}
 
 
+def _guest(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    emu.add_guest(str(args["username"]), str(args["tenant_id"]), domain=args.get("domain"))
+    return {"guests": emu.guests}
+
+
+def _require_mfa(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
+    emu.require_mfa(str(args["tenant_id"]), bool(args.get("required", True)))
+    return {}
+
+
 def _auto_approve(emu: EmulatorGrants, args: dict[str, Any]) -> dict[str, Any]:
     emu.auto_approve = args.get("username")
     return {"auto_approve": emu.auto_approve}
@@ -150,5 +160,7 @@ _CONTROLS: dict[str, Control] = {
     "reset": lambda emu, args: _done(emu.reset_counts),
     "clear-faults": lambda emu, args: _done(emu.clear_faults),
     "auto-approve": _auto_approve,
+    "guest": _guest,
+    "require-mfa": _require_mfa,
     "config": _config,
 }

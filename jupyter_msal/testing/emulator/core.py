@@ -121,6 +121,9 @@ class EmulatorCore:
         self._auth_codes: dict[str, AuthCode] = {}
         self._refresh_tokens: dict[str, RefreshGrant] = {}
         self._users: dict[str, dict[str, str]] = {}
+        self._guests: dict[str, set[str]] = {}
+        self._tenant_domains: dict[str, str] = {}
+        self._mfa_tenants: set[str] = set()
         self._counts: dict[str, int] = dict.fromkeys(COUNT_KEYS, 0)
         self._requests: list[dict[str, Any]] = []
         self._issued_access: list[str] = []
@@ -135,7 +138,8 @@ class EmulatorCore:
 
         Every setting goes back to the value the emulator was built with; codes, tokens, users,
         faults, latencies, blocked sign-ins, pending approvals, counts and the request log are
-        forgotten. Tests that share one running emulator call this between tests.
+        forgotten, guests and tenants' demands included. Tests that share one running
+        emulator call this between tests.
         """
         with self._lock:
             self._generation += 1

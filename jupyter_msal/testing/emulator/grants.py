@@ -90,6 +90,7 @@ class EmulatorGrants(
                 "users": {name: dict(info) for name, info in self._users.items()},
                 "auto_approve": self._auto_approve,
                 "scheduled_approvals": sum(1 for a in self._scheduled if not a.cancelled),
+                **self.guest_state(),
                 "access_token_lifetime": self.access_token_lifetime,
                 "device_code_lifetime": self.device_code_lifetime,
                 "device_code_interval": self.device_code_interval,

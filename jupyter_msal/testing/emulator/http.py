@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import tornado.web
 
+from .arm import ArmListHandler
 from .control import ControlHandler, StateHandler
 from .handlers import (
     DeviceCodeHandler,
@@ -62,6 +63,7 @@ def make_application(emu: EmulatorGrants) -> tornado.web.Application:
             (r"/_emulator/state", StateHandler, kw),
             (r"/_emulator/([a-z-]+)", ControlHandler, kw),
             (r"/_resource/(.*)", ProtectedResourceHandler, kw),
+            (r"/(subscriptions|tenants)", ArmListHandler, kw),
             (rf"/{tenant}/v2\.0/\.well-known/openid-configuration", DiscoveryHandler, kw),
             (rf"/{tenant}/oauth2/v2\.0/devicecode", DeviceCodeHandler, kw),
             (rf"/{tenant}/oauth2/v2\.0/token", TokenHandler, kw),

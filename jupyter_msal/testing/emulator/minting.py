@@ -127,9 +127,11 @@ class TokenMinting(EmulatorCore):
         claims: str | None = None,
         nonce: str | None = None,
         want_client_info: bool = False,
+        refresh_tenant_id: str | None = None,
     ) -> dict[str, Any]:
-        """A token response for ``username``: an access token, plus a refresh token when
-        ``offline_access`` was asked for and an ID token when ``openid`` was."""
+        """A token response for ``username`` in ``tenant_id``: an access token, a refresh token
+        for ``offline_access`` (of ``refresh_tenant_id``, the sign-in's tenant; default
+        ``tenant_id``), an ID token for ``openid``."""
         user = self._ensure_user(username)
         now = now_s()
         lifetime = int(self.access_token_lifetime)
@@ -165,9 +167,7 @@ class TokenMinting(EmulatorCore):
             response["refresh_in"] = int(self.refresh_in)
         if grant.offline_access:
             response["refresh_token"] = self._new_refresh_token(
-                RefreshGrant(
-                    username=username, client_id=client_id, tenant_id=tenant_id, auth_time=auth_time
-                )
+                RefreshGrant(username, client_id, refresh_tenant_id or tenant_id, auth_time)
             )
         if grant.openid:
             id_claims = {**common, "auth_time": auth_time, "preferred_username": username}

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .minting import TokenMinting
-from .tokens import EmulatorGrantError, is_guid, resolve_scopes
+from .guests import GuestTenants
+from .tokens import EmulatorGrantError, resolve_scopes
 
 __all__ = ["RefreshTokenGrant"]
 
 
-class RefreshTokenGrant(TokenMinting):
-    """Refresh tokens: redeeming them for any resource, revoking them, single use on demand."""
+class RefreshTokenGrant(GuestTenants):
+    """Refresh tokens: redeeming them for any resource and any tenant the user is at home or a
+    guest in (:mod:`.guests`), revoking them, single use on demand."""
 
     def revoke_refresh_tokens(self, username: str | None = None) -> int:
         """Revoke the refresh tokens issued so far to ``username`` (None: everyone); using one
@@ -57,8 +58,8 @@ class RefreshTokenGrant(TokenMinting):
                 "or reuse.",
             )
         grant = resolve_scopes(form.get("scope", ""))
+        tenant_id = self.tenant_for_refresh(tenant, rt)
         rt.used = True
-        tenant_id = tenant if is_guid(tenant) else rt.tenant_id
         return self.issue_user_tokens(
             client_id=client_id,
             grant=grant,
@@ -67,4 +68,5 @@ class RefreshTokenGrant(TokenMinting):
             auth_time=rt.auth_time,
             claims=form.get("claims"),
             want_client_info=want_client_info,
+            refresh_tenant_id=rt.tenant_id,
         )
