@@ -33,7 +33,12 @@ from jupyter_msal.config import JupyterMsal
 from jupyter_msal.server.openapi import openapi_document
 from jupyter_msal.service import TokenService
 from jupyter_msal.testing import DEFAULT_USERNAME, EntraEmulator
-from jupyter_msal.testing.server import HTTP_TIMEOUT, JupyterServerProcess, emulator_environment
+from jupyter_msal.testing.server import (
+    HTTP_TIMEOUT,
+    MANAGED_IDENTITY_VARIABLES,
+    JupyterServerProcess,
+    emulator_environment,
+)
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "jupyter_msal.testing.pytest_plugin"]
 
@@ -67,9 +72,19 @@ def msal_emulator(
 
 
 @pytest.fixture
-def msal_extra_env() -> dict[str, str]:
-    """Override in a test module (or parametrize) to add JUPYTER_MSAL_* settings."""
-    return {}
+def msal_extra_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """JUPYTER_MSAL_* settings for the test's server: none, or the test's indirect
+    parametrization; override in a test module for settings of its own."""
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
+def no_outside_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No managed identity from outside this test, and IMDS (were anything to try it) on a
+    closed loopback port: for tests of the server's managed-identity endpoint."""
+    for name in MANAGED_IDENTITY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
 
 
 @pytest.fixture
@@ -305,3 +320,13 @@ def shell_env(msal_emulator: EntraEmulator, tmp_path: Path) -> dict[str, str]:
         JUPYTER_MSAL_CA_BUNDLE=str(ca),
         JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
     )
+
+
+@pytest.fixture(scope="session")
+def ipython_shell() -> Any:
+    """IPython's test shell in this process (``IPython.testing.globalipapp``), shared by every
+    test that needs one: ``start_ipython()`` makes it only once and returns None afterwards."""
+    from IPython.terminal.interactiveshell import TerminalInteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+
+    return start_ipython() or TerminalInteractiveShell.instance()

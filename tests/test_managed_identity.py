@@ -28,7 +28,6 @@ from jupyter_msal.constants import (
     SERVER_URL_ENV,
 )
 from jupyter_msal.testing import decode_jwt
-from jupyter_msal.testing.server import MANAGED_IDENTITY_VARIABLES
 
 STORAGE = "https://storage.azure.com"
 ARM = "https://management.core.windows.net/"
@@ -37,17 +36,8 @@ OLD_AZURE_IDENTITY = Path(__file__).resolve().parents[1] / "tools" / "azure-iden
 
 
 @pytest.fixture(autouse=True)
-def no_real_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No identity from outside, and IMDS (were anything to try it) on a closed loopback port."""
-    for name in MANAGED_IDENTITY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
-
-
-@pytest.fixture
-def msal_extra_env(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Settings for the server (indirect parametrization)."""
-    return dict(getattr(request, "param", {}))
+def _no_outside_identity(no_outside_identity: None) -> None:
+    """Every test here runs without a managed identity from outside."""
 
 
 @pytest.fixture

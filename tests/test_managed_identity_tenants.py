@@ -20,7 +20,6 @@ from jupyter_msal.client.endpoint import endpoint_tenant, home_endpoint, tenant_
 from jupyter_msal.constants import IDENTITY_ENDPOINT_ENV, IDENTITY_HEADER_ENV, SERVER_URL_ENV
 from jupyter_msal.errors import BadRequest, ConfigError, ServerUnavailable
 from jupyter_msal.testing import DEFAULT_TENANT_ID, decode_jwt
-from jupyter_msal.testing.server import MANAGED_IDENTITY_VARIABLES
 
 GUEST = "b2b0b2b0-0000-4000-8000-00000000b0b0"
 GUEST_DOMAIN = "fabrikam.onmicrosoft.com"
@@ -29,17 +28,8 @@ VAULT = "https://vault.azure.net"
 
 
 @pytest.fixture(autouse=True)
-def no_real_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No identity from outside, and IMDS (were anything to try it) on a closed loopback port."""
-    for name in MANAGED_IDENTITY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
-
-
-@pytest.fixture
-def msal_extra_env(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Settings for the server (indirect parametrization)."""
-    return dict(getattr(request, "param", {}))
+def _no_outside_identity(no_outside_identity: None) -> None:
+    """Every test here runs without a managed identity from outside."""
 
 
 @pytest.fixture
@@ -209,19 +199,17 @@ def test_cli_prints_the_url_only(tmp_path: Any) -> None:
 
 
 def test_msal_tenant_magic_in_this_process(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ipython_shell: Any
 ) -> None:
     """``%msal_tenant`` sets, shows and resets IDENTITY_ENDPOINT (the kernels' test runs it
     against a server); bad arguments are one-line usage errors and change nothing."""
     from IPython.core.error import UsageError
-    from IPython.testing.globalipapp import start_ipython
-
     server = "http://127.0.0.1:8888/"
     home = server + "jupyter-msal/managed-identity"
     monkeypatch.setenv(SERVER_URL_ENV, server)
     monkeypatch.setenv(IDENTITY_ENDPOINT_ENV, home)
     monkeypatch.setenv(IDENTITY_HEADER_ENV, "x")
-    ip = start_ipython()
+    ip = ipython_shell
     ip.run_line_magic("load_ext", "jupyter_msal")
     try:
         ip.run_line_magic("msal_tenant", GUEST_DOMAIN)

@@ -22,9 +22,9 @@ import shutil
 import socket
 import subprocess
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 
+from .running import StartsAndStops
 from .server import free_port
 from .waiting import wait_until
 
@@ -59,7 +59,7 @@ def _listening(port: int) -> bool:
         return False
 
 
-class Azurite:
+class Azurite(StartsAndStops):
     """Azurite's blob service on a free loopback port, trusting ``emulator``'s tokens.
 
     :param emulator: a running :class:`~jupyter_msal.testing.EntraEmulator`; its CA issues
@@ -139,14 +139,3 @@ class Azurite:
             self.proc.kill()
             self.proc.wait(10)
         self.proc = None
-
-    def __enter__(self) -> Azurite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -36,11 +36,11 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .emulator.tokens import decode_jwt
+from .running import StartsAndStops
 
 if TYPE_CHECKING:
     from .emulator import EntraEmulator
@@ -65,7 +65,7 @@ class _Refusal(Exception):
         self.message = message
 
 
-class KeyVault:
+class KeyVault(StartsAndStops):
     """A vault of tenant ``tenant_id`` on a free loopback port, trusting ``emulator``'s tokens.
 
     :param emulator: a running :class:`~jupyter_msal.testing.EntraEmulator`; its URL is the
@@ -124,17 +124,6 @@ class KeyVault:
         if self._tls_dir:
             shutil.rmtree(self._tls_dir, ignore_errors=True)
             self._tls_dir = None
-
-    def __enter__(self) -> KeyVault:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         where = self.url if self._server else "stopped"

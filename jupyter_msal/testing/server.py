@@ -43,6 +43,7 @@ from ..constants import (
     SERVER_SECRET_ENV,
     SERVER_URL_ENV,
 )
+from .running import StartsAndStops
 from .waiting import wait_until
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ __all__ = [
     "HTTP_TIMEOUT",
     "MANAGED_IDENTITY_VARIABLES",
     "JupyterServerProcess",
+    "azure_sdk_environment",
     "emulator_environment",
     "free_port",
     "run_cli",
@@ -131,8 +133,29 @@ def emulator_environment(
     return env
 
 
-class JupyterServerProcess:
-    """``python -m jupyter_server`` with jupyter-msal (or, for comparison, without it)."""
+def azure_sdk_environment(
+    emulator: EntraEmulator, cache_path: Path | str, **extra: str
+) -> dict[str, str]:
+    """:func:`emulator_environment` for a server whose kernels run Azure SDK code: no identity
+    from outside (none of :data:`MANAGED_IDENTITY_VARIABLES`), IMDS moved to a closed loopback
+    port were it ever tried, and the emulator's CA trusted by requests, azure-core and OpenSSL
+    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``). ``extra`` is added last."""
+    env = emulator_environment(emulator, cache_path)
+    for name in (*MANAGED_IDENTITY_VARIABLES, "AZURE_ADDITIONALLY_ALLOWED_TENANTS"):
+        env.pop(name, None)
+    env.update(
+        AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:9",
+        REQUESTS_CA_BUNDLE=emulator.ca_bundle_path,
+        CURL_CA_BUNDLE=emulator.ca_bundle_path,
+        SSL_CERT_FILE=emulator.ca_bundle_path,
+    )
+    env.update(extra)
+    return env
+
+
+class JupyterServerProcess(StartsAndStops):
+    """``python -m jupyter_server`` with jupyter-msal (or, for comparison, without it);
+    ``with JupyterServerProcess(env, workdir) as server:`` starts and stops it."""
 
     def __init__(
         self,
@@ -247,6 +270,20 @@ class JupyterServerProcess:
             connection_file, kid, lambda: self.request("DELETE", f"api/kernels/{kid}")
         ) as kernel:
             yield kernel
+
+    def sign_in(self, emulator: EntraEmulator, username: str | None = None) -> dict[str, Any]:
+        """Sign ``username`` (the emulator's default user) in with a device code through the
+        REST API, the emulator approving every code meanwhile; returns the finished flow."""
+        emulator.auto_approve = username or emulator.default_username
+        try:
+            flow = self.request("POST", "jupyter-msal/sign-ins", {"method": "device_code"})
+            while flow["state"] == "pending":
+                flow = self.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
+        finally:
+            emulator.auto_approve = None
+        if flow["state"] != "succeeded":
+            raise AssertionError(f"the sign-in ended {flow['state']}: {flow}")
+        return dict(flow)
 
     def run_in_terminal(self, command: str, marker: str, timeout: float = 120) -> str:
         """Type ``command`` into a new Jupyter terminal of this server (its terminals API and

@@ -18,6 +18,7 @@ import pytest
 
 from jupyter_msal.constants import SERVER_SECRET_ENV, SERVER_URL_ENV
 from jupyter_msal.testing import EntraEmulator
+from jupyter_msal.testing.azurite import Azurite
 from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
 
 
@@ -34,6 +35,14 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def azurite(msal_azurite_module: Azurite) -> Azurite:
+    """Azurite for one module, trusting the module emulator's tokens (the plugin's fixture)."""
+    # Nothing may leave the machine: Azurite sends telemetry unless told not to.
+    assert "--disableTelemetry" in msal_azurite_module.command()
+    return msal_azurite_module
+
+
+@pytest.fixture(scope="module")
 def server_extra_env() -> dict[str, str]:
     """Override in a module to add JUPYTER_MSAL_* settings to its server."""
     return {}
@@ -45,11 +54,8 @@ def server(
 ) -> Iterator[JupyterServerProcess]:
     """One Jupyter server with the extension per test module, on a fresh cache."""
     env = emulator_environment(emulator, workdir / "cache" / "token_cache.bin", **server_extra_env)
-    srv = JupyterServerProcess(env, workdir / "server").start()
-    try:
+    with JupyterServerProcess(env, workdir / "server") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

@@ -25,11 +25,7 @@ import pytest
 from jupyter_msal.testing import DEFAULT_USERNAME as ADA
 from jupyter_msal.testing import EntraEmulator
 from jupyter_msal.testing.azurite import Azurite
-from jupyter_msal.testing.server import (
-    MANAGED_IDENTITY_VARIABLES,
-    JupyterServerProcess,
-    emulator_environment,
-)
+from jupyter_msal.testing.server import JupyterServerProcess, azure_sdk_environment
 
 pytestmark = pytest.mark.slow
 
@@ -52,20 +48,17 @@ def server_environment(
     """A server's environment: the emulator's, no identity from outside, the tools on PATH,
     a home of its own, every proxy a closed port except loopback."""
     _tools()
-    env = emulator_environment(emulator, workdir / "cache" / "token_cache.bin")
-    for name in (*MANAGED_IDENTITY_VARIABLES, "AZURE_CONFIG_DIR", "AZCOPY_AUTO_LOGIN_TYPE"):
+    env = azure_sdk_environment(emulator, workdir / "cache" / "token_cache.bin")
+    for name in ("AZURE_CONFIG_DIR", "AZCOPY_AUTO_LOGIN_TYPE"):
         env.pop(name, None)
     home.mkdir(parents=True, exist_ok=True)
     env.update(
         HOME=str(home),
         PATH=f"{AZ.parent}{os.pathsep}{AZCOPY.parent}{os.pathsep}{env.get('PATH', '')}",
-        AZURE_POD_IDENTITY_AUTHORITY_HOST=CLOSED_PORT,  # IMDS, were it tried: refused
         HTTPS_PROXY=CLOSED_PORT,
         HTTP_PROXY=CLOSED_PORT,
         NO_PROXY="127.0.0.1,localhost",
         AZURE_CORE_COLLECT_TELEMETRY="no",
-        REQUESTS_CA_BUNDLE=emulator.ca_bundle_path,
-        SSL_CERT_FILE=emulator.ca_bundle_path,
     )
     env.update(extra)
     return env
@@ -77,17 +70,6 @@ def _digest(token: str) -> str:
 
 def _issued_digests(emulator: EntraEmulator) -> set[str]:
     return {_digest(t) for t in emulator.issued_access_tokens}
-
-
-def _sign_in(server: JupyterServerProcess, emulator: EntraEmulator) -> None:
-    emulator.auto_approve = ADA
-    try:
-        flow = server.request("POST", "jupyter-msal/sign-ins", {"method": "device_code"})
-        while flow["state"] == "pending":
-            flow = server.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
-        assert flow["state"] == "succeeded", flow
-    finally:
-        emulator.auto_approve = None
 
 
 def _profile(server: JupyterServerProcess) -> dict[str, Any]:
@@ -107,28 +89,18 @@ def _wait_for_subscriptions(server: JupyterServerProcess) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def azurite(msal_azurite_module: Azurite) -> Azurite:
-    """Azurite for this module, trusting the module emulator's tokens, without telemetry."""
-    assert "--disableTelemetry" in msal_azurite_module.command()
-    return msal_azurite_module
-
-
-@pytest.fixture(scope="module")
 def server(emulator: EntraEmulator, workdir: Path) -> Iterator[JupyterServerProcess]:
     """One server for the module, with az and azcopy on its PATH and a home of its own."""
     env = server_environment(emulator, workdir, workdir / "home")
-    srv = JupyterServerProcess(env, workdir / "server").start()
-    try:
+    with JupyterServerProcess(env, workdir / "server") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
 def signed_in(server: JupyterServerProcess, emulator: EntraEmulator) -> JupyterServerProcess:
     """Ada signed in, the subscriptions listed into az's profile, the counters at zero."""
     if not server.request("GET", "jupyter-msal/accounts")["accounts"]:
-        _sign_in(server, emulator)
+        server.sign_in(emulator, ADA)
     _wait_for_subscriptions(server)
     emulator.reset_counts()
     return server
@@ -157,6 +129,10 @@ def test_az_in_a_terminal_acts_as_the_signed_in_user(
     tenant = emulator.users[ADA]["tenant_id"]
     assert f"{tenant} Emulated subscription systemAssignedIdentity" in out, out
     assert "DONE-0" in out and "VARS-dir-MSI-mi" in out, out
+    # the scrollback holds what was printed (a digest), never a token or the header secret
+    with signed_in.open_kernel() as kernel:
+        header = kernel.eval("__import__('os').environ['IDENTITY_HEADER']")
+    assert not any(t in out for t in [header, *emulator.issued_access_tokens])
     _no_sign_in(emulator)
 
 

@@ -203,10 +203,9 @@ def test_get_client_picks_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def ip() -> Any:
-    from IPython.testing.globalipapp import start_ipython
-
-    return start_ipython()
+def ip(ipython_shell: Any) -> Any:
+    """The in-process IPython shell the magics run in."""
+    return ipython_shell
 
 
 def test_dollar_expansion() -> None:

@@ -22,11 +22,7 @@ from jupyter_msal.testing import DEFAULT_TENANT_ID as HOME
 from jupyter_msal.testing import DEFAULT_USERNAME as ADA
 from jupyter_msal.testing import EntraEmulator
 from jupyter_msal.testing.keyvault import KeyVault
-from jupyter_msal.testing.server import (
-    MANAGED_IDENTITY_VARIABLES,
-    JupyterServerProcess,
-    emulator_environment,
-)
+from jupyter_msal.testing.server import JupyterServerProcess, azure_sdk_environment
 
 GUEST = "b2b0b2b0-0000-4000-8000-00000000b0b0"
 GUEST_DOMAIN = "fabrikam.onmicrosoft.com"
@@ -46,19 +42,9 @@ def vault(emulator: EntraEmulator) -> Iterator[KeyVault]:
 def server(emulator: EntraEmulator, workdir: Path) -> Iterator[JupyterServerProcess]:
     """A server whose kernels trust the emulator's CA (the vault's too) and have no identity
     from outside; IMDS, were it tried, is a closed loopback port."""
-    env = emulator_environment(emulator, workdir / "cache" / "token_cache.bin")
-    for name in (*MANAGED_IDENTITY_VARIABLES, "AZURE_ADDITIONALLY_ALLOWED_TENANTS"):
-        env.pop(name, None)
-    env.update(
-        AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:9",
-        REQUESTS_CA_BUNDLE=emulator.ca_bundle_path,
-        SSL_CERT_FILE=emulator.ca_bundle_path,
-    )
-    srv = JupyterServerProcess(env, workdir / "server").start()
-    try:
+    env = azure_sdk_environment(emulator, workdir / "cache" / "token_cache.bin")
+    with JupyterServerProcess(env, workdir / "server") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
@@ -67,14 +53,7 @@ def guest(
 ) -> JupyterServerProcess:
     """Ada, a guest of GUEST, signed in with a device code at home; counters at zero."""
     emulator.add_guest(ADA, GUEST, domain=GUEST_DOMAIN)
-    emulator.auto_approve = ADA
-    try:
-        flow = signed_out.request("POST", "jupyter-msal/sign-ins", {"method": "device_code"})
-        while flow["state"] == "pending":
-            flow = signed_out.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
-        assert flow["state"] == "succeeded", flow
-    finally:
-        emulator.auto_approve = None
+    signed_out.sign_in(emulator, ADA)
     emulator.reset_counts()
     vault.reset()
     return signed_out

@@ -21,11 +21,7 @@ import pytest
 from jupyter_msal.testing import DEFAULT_USERNAME as ADA
 from jupyter_msal.testing import EntraEmulator
 from jupyter_msal.testing.azurite import Azurite
-from jupyter_msal.testing.server import (
-    MANAGED_IDENTITY_VARIABLES,
-    JupyterServerProcess,
-    emulator_environment,
-)
+from jupyter_msal.testing.server import JupyterServerProcess, azure_sdk_environment
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "05-existing-azure-code.ipynb"
@@ -48,59 +44,22 @@ def _printed_digest(text: str) -> str:
     return str(found[-1])
 
 
-def explicit_environment(emulator: EntraEmulator, cache: Path, **extra: str) -> dict[str, str]:
-    """The server's environment: the emulator's, without any identity from outside."""
-    env = emulator_environment(emulator, cache)
-    for name in MANAGED_IDENTITY_VARIABLES:
-        env.pop(name, None)
-    env.update(
-        AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:9",  # IMDS, were it tried: refused
-        REQUESTS_CA_BUNDLE=emulator.ca_bundle_path,
-        CURL_CA_BUNDLE=emulator.ca_bundle_path,
-        SSL_CERT_FILE=emulator.ca_bundle_path,
-    )
-    env.update(extra)
-    return env
-
-
-@pytest.fixture(scope="module")
-def azurite(msal_azurite_module: Azurite) -> Azurite:
-    """Azurite for this module, trusting the module emulator's tokens (the plugin's fixture)."""
-    # Nothing may leave the machine: Azurite sends telemetry unless told not to.
-    assert "--disableTelemetry" in msal_azurite_module.command()
-    return msal_azurite_module
-
-
 @pytest.fixture(scope="module")
 def server(
     emulator: EntraEmulator, workdir: Path, azurite: Azurite
 ) -> Iterator[JupyterServerProcess]:
     """One server for the module, its kernels pointed at Azurite."""
-    env = explicit_environment(
+    env = azure_sdk_environment(
         emulator, workdir / "cache" / "token_cache.bin", AZURE_STORAGE_BLOB_URL=azurite.blob_url
     )
-    srv = JupyterServerProcess(env, workdir / "server").start()
-    try:
+    with JupyterServerProcess(env, workdir / "server") as srv:
         yield srv
-    finally:
-        srv.stop()
-
-
-def _sign_in(server: JupyterServerProcess, emulator: EntraEmulator) -> None:
-    emulator.auto_approve = ADA
-    try:
-        flow = server.request("POST", "jupyter-msal/sign-ins", {"method": "device_code"})
-        while flow["state"] == "pending":
-            flow = server.request("GET", f"jupyter-msal/sign-ins/{flow['id']}?wait=10")
-        assert flow["state"] == "succeeded", flow
-    finally:
-        emulator.auto_approve = None
 
 
 @pytest.fixture
 def signed_in(signed_out: JupyterServerProcess, emulator: EntraEmulator) -> JupyterServerProcess:
     """Ada signed in through the REST API; the emulator's counters at zero."""
-    _sign_in(signed_out, emulator)
+    signed_out.sign_in(emulator, ADA)
     emulator.reset_counts()
     return signed_out
 
@@ -224,7 +183,7 @@ except HttpResponseError as err:
     emulator.access_token_version = "2.0"
     try:
         signed_in.request("DELETE", "jupyter-msal/accounts")
-        _sign_in(signed_in, emulator)
+        signed_in.sign_in(emulator, ADA)
         with signed_in.open_kernel() as kernel:
             assert kernel.ok(code).stdout.startswith("REFUSED 403 True")
     finally:
@@ -247,7 +206,7 @@ except HttpResponseError as err:
 def test_kernels_of_a_server_that_does_not_serve_it(
     emulator: EntraEmulator, tmp_path: Path, extra: dict[str, str], expected: dict[str, str]
 ) -> None:
-    env = explicit_environment(emulator, tmp_path / "cache.bin", **extra)
+    env = azure_sdk_environment(emulator, tmp_path / "cache.bin", **extra)
     server = JupyterServerProcess(env, tmp_path / "server").start()
     try:
         with server.open_kernel() as kernel:

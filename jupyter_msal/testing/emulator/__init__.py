@@ -26,9 +26,9 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from ..running import StartsAndStops
 from .arm import EmulatorArm
 from .connect import DEFAULT_CLIENT_ID, EmulatorConnections
 from .core import COUNT_KEYS, FAULT_ENDPOINTS
@@ -47,7 +47,7 @@ _CERT_HOSTS = ("127.0.0.1", "localhost", "::1")
 _ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - only used to map to a loopback URL
 
 
-class EntraEmulator(EmulatorArm, EmulatorConnections):
+class EntraEmulator(EmulatorArm, EmulatorConnections, StartsAndStops):
     """An Entra ID (Azure AD) v2.0 identity provider emulated over HTTPS on loopback.
 
     :param host: address to bind, ``127.0.0.1`` by default (the URL uses it too).
@@ -236,17 +236,6 @@ class EntraEmulator(EmulatorArm, EmulatorConnections):
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
-
-    def __enter__(self) -> EntraEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         where = self.url if self._port else "stopped"
