@@ -58,6 +58,10 @@ class MsalStatusApp(ClientApp):
         ]
         if hub.get("url"):
             lines.insert(-1, f"  jupyterhub:  {hub['url']}: {hub.get('note')}")
+        tools = status.get("azure_tools")  # a server's; none in direct mode
+        if tools:
+            lines.append(f"  az:          {tools['az']['mode']}: {tools['az']['note']}")
+            lines.append(f"  azcopy:      {tools['azcopy']['mode']}: {tools['azcopy']['note']}")
         lines += [f"  warning:     {w}" for w in status.get("warnings", [])]
         lines.append("  settings (secrets only as set / not set):")
         lines += [f"    {name} = {json.dumps(value)}" for name, value in sorted(cfg.items())]

@@ -42,18 +42,23 @@ def open_lab(page: Any, lab: Any) -> None:
 def run_from_palette(page: Any, label: str) -> None:
     """Run the command ``label`` from JupyterLab's command palette.
 
-    The modal palette closes when it loses the focus; a page still settling can take it once,
-    so the palette is opened again (at most three times) until the search can be typed.
+    The modal palette closes when it loses the focus, and its shortcut goes nowhere while the
+    page has no focus: a page still settling can do either. So until the search can be typed
+    (at most five times): open the palette when it is not open (first giving the page the
+    focus when the shortcut did nothing), then type.
     """
     palette = page.locator(".lm-CommandPalette-input")
-    for attempt in range(3):
-        page.keyboard.press("Control+Shift+c")
-        expect(palette).to_be_visible()
+    for attempt in range(5):
+        if not palette.is_visible():
+            if attempt:
+                page.locator("#jp-main-dock-panel").focus()
+            page.keyboard.press("Control+Shift+c")
         try:
-            palette.fill(label, timeout=5_000)
+            expect(palette).to_be_visible(timeout=3_000)
+            palette.fill(label, timeout=3_000)
             break
-        except PlaywrightTimeoutError:
-            if attempt == 2:
+        except (AssertionError, PlaywrightTimeoutError):
+            if attempt == 4:
                 raise
     page.locator(".lm-CommandPalette-item", has_text=label).first.click()
 

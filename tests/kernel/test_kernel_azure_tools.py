@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import stat
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,9 +231,12 @@ def test_az_storage_and_azcopy(
 def test_private_folder_is_private_and_holds_no_secret(
     signed_in: JupyterServerProcess, emulator: EntraEmulator
 ) -> None:
-    signed_in.run_in_terminal(
-        f"{AZ} account get-access-token --resource {STORAGE} -o none; echo DONE-$?", r"DONE-\d"
+    said = signed_in.run_in_terminal(
+        f"{AZ} account get-access-token --resource {STORAGE} -o none; "
+        f"{sys.executable} -m jupyter_msal.cli status; echo DONE-$?",
+        r"DONE-\d",
     )
+    assert "az:          jupyter-msal: signed in as the jupyter-msal user" in said, said
     status = signed_in.request("GET", "jupyter-msal/status")["azure_tools"]
     assert status["az"]["mode"] == "jupyter-msal" and status["azcopy"]["mode"] == "jupyter-msal"
     folder = Path(status["az"]["config_dir"])
