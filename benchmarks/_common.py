@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -78,3 +80,30 @@ def rss_kib(pid: int) -> int:
 def fmt_delta(seconds: float) -> str:
     """A difference of durations with its sign: ``+12 ms``, ``-3.20 ms``."""
     return ("-" if seconds < 0 else "+") + fmt_s(abs(seconds))
+
+
+def report(table: str, started: float) -> None:
+    """The end of a run: the table, the load average now, the whole run's time since
+    ``started`` (a ``time.perf_counter()`` reading)."""
+    say("")
+    say(table)
+    say(f"load average at the end: {load_average()}")
+    say(f"\n(total run time {time.perf_counter() - started:.0f} s)")
+
+
+@contextlib.contextmanager
+def azure_identity_home(tmp: Path) -> Iterator[None]:
+    """HOME (where azure-identity keeps its persistent cache) in ``tmp``, and no
+    AZURE_AUTHORITY_HOST, while inside; both as they were afterwards."""
+    saved = {k: os.environ.get(k) for k in ("HOME", "AZURE_AUTHORITY_HOST")}
+    os.environ["HOME"] = str(tmp / "azure-home")
+    os.environ.pop("AZURE_AUTHORITY_HOST", None)
+    Path(os.environ["HOME"]).mkdir(exist_ok=True)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -44,7 +44,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from _common import fmt_delta, fmt_s, load_average, machine_line, pct, say
+from _common import fmt_delta, fmt_s, load_average, machine_line, pct, report, say
 
 from jupyter_msal.testing import DEFAULT_USERNAME as ADA
 from jupyter_msal.testing import EntraEmulator
@@ -357,10 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.measure()
     finally:
         bench.close()
-    say("")
-    say(bench.table())
-    say(f"load average at the end: {load_average()}")
-    say(f"\n(total run time {time.perf_counter() - started:.0f} s)")
+    report(bench.table(), started)
     return 0
 
 

@@ -35,7 +35,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from _common import children, cpu_seconds, fmt_s, load_average, machine_line, pct, rss_kib, say
+from _common import (
+    children,
+    cpu_seconds,
+    fmt_s,
+    load_average,
+    machine_line,
+    pct,
+    report,
+    rss_kib,
+    say,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 STORAGE = "https://storage.azure.com/.default"
@@ -639,10 +649,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.import_time()
     finally:
         bench.close()
-    say("")
-    say(bench.table())
-    say(f"load average at the end: {load_average()}")
-    say(f"\n(total run time {time.perf_counter() - started:.0f} s)")
+    report(bench.table(), started)
     return 0
 
 

@@ -18,7 +18,6 @@ import contextlib
 import http.client
 import json
 import multiprocessing
-import os
 import re
 import shutil
 import statistics
@@ -27,13 +26,23 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from _common import cpu_seconds, fmt_s, load_average, machine_line, pct, rss_kib, say
+from _common import (
+    azure_identity_home,
+    cpu_seconds,
+    fmt_s,
+    load_average,
+    machine_line,
+    pct,
+    report,
+    rss_kib,
+    say,
+)
 
 from jupyter_msal.client import ServerClient
 from jupyter_msal.testing.server import JupyterServerProcess, emulator_environment
@@ -336,22 +345,6 @@ class Bench:
             f"p95 {fmt_s(pct(self.r['service'], 95))} (IdP token calls during: {idp})"
         )
 
-    @contextlib.contextmanager
-    def _azure_env(self) -> Iterator[None]:
-        """HOME (where azure-identity keeps its cache) in our temp dir, for this part only."""
-        saved = {k: os.environ.get(k) for k in ("HOME", "AZURE_AUTHORITY_HOST")}
-        os.environ["HOME"] = str(self.tmp / "azure-home")
-        os.environ.pop("AZURE_AUTHORITY_HOST", None)
-        Path(os.environ["HOME"]).mkdir(exist_ok=True)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
     def azure_credential(self, record: Any = None, *, persist: bool = True) -> Any:
         from azure.identity import DeviceCodeCredential, TokenCachePersistenceOptions
 
@@ -384,7 +377,7 @@ class Bench:
             self.emu.auto_approve = ADA
 
     def azure_identity(self) -> None:
-        with self._azure_env():
+        with azure_identity_home(self.tmp):
             started = time.perf_counter()
             record = self._azure_sign_in(self.azure_credential())
             say(f"azure-identity device-code sign-in: {fmt_s(time.perf_counter() - started)}")
@@ -425,7 +418,7 @@ class Bench:
             token_cache=memory_cache,
         )
         (account,) = app.get_accounts(username=ADA)
-        with self._azure_env():
+        with azure_identity_home(self.tmp):
             azure = self.azure_credential(persist=False)
             self._azure_sign_in(azure)
         # Its own copy of the cache: on the server's file it would just pick up the token the
@@ -443,12 +436,12 @@ class Bench:
             calls = {name: [make(scope) for _ in range(BURST)] for name, make in callers.items()}
             self.emu.access_token_lifetime = 302
             for batch in calls.values():
-                with self._azure_env():
+                with azure_identity_home(self.tmp):
                     batch[0]()
             self.emu.access_token_lifetime = 3600
             time.sleep(2.5)
             for name, batch in calls.items():
-                with self._azure_env():
+                with azure_identity_home(self.tmp):
                     results[name].append(self._fire(self.emu, batch))
         self.r["burst"] = results
         say(
@@ -803,10 +796,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.load_time()
     finally:
         bench.close()
-    say("")
-    say(bench.table())
-    say(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    say(f"\n(total run time {time.perf_counter() - started:.0f} s)")
+    report(bench.table(), started)
     return 0
 
 

@@ -28,15 +28,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import fmt_s, load_average, pct, say
+from _common import azure_identity_home, fmt_s, pct, report, say
 from bench_server import CLIENT_ID, TokenClient, machine_facts, sign_in, timed
 
 from jupyter_msal.testing import DEFAULT_TENANT_ID as HOME
@@ -260,23 +259,6 @@ class TenantBench:
         return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def own_home(tmp: Path) -> Iterator[None]:
-    """HOME (where azure-identity keeps its persistent cache) inside ``tmp`` while inside."""
-    saved = {k: os.environ.get(k) for k in ("HOME", "AZURE_AUTHORITY_HOST")}
-    os.environ["HOME"] = str(tmp / "azure-home")
-    os.environ.pop("AZURE_AUTHORITY_HOST", None)
-    Path(os.environ["HOME"]).mkdir(exist_ok=True)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -287,17 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     bench = TenantBench(500 if args.quick else 2000)
     try:
         bench.start()
-        with own_home(bench.tmp):
+        with azure_identity_home(bench.tmp):
             getters = bench.getters()
             bench.first_tokens(getters)
             bench.check_tenants(getters)
             bench.hot_paths(getters)
     finally:
         bench.close()
-    say("")
-    say(bench.table())
-    say(f"load average at the end: {load_average()}")
-    say(f"\n(total run time {time.perf_counter() - started:.0f} s)")
+    report(bench.table(), started)
     return 0
 
 

@@ -241,6 +241,15 @@ def lab(
         shutil.copyfile(log_path, ARTIFACTS / f"lab-server-{port}.log")
 
 
+@pytest.fixture
+def signed_out_lab(lab: LabServer, emulator: Any) -> LabServer:
+    """The module's server with nobody signed in, no emulator faults, no automatic approval."""
+    lab.sign_out_all()
+    emulator.clear_faults()
+    emulator.auto_approve = None
+    return lab
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright

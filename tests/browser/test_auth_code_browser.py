@@ -12,21 +12,18 @@ import json
 from typing import Any
 
 import pytest
+from lab_selectors import DIALOG, INDICATOR, PANEL
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-INDICATOR = "#jp-msal-indicator"
-PANEL = "#jp-msal-panel"
-DIALOG = "#jp-msal-signin-dialog"
 OPEN = "#jp-msal-open-sign-in"
 
 
 @pytest.fixture(autouse=True)
-def clean_state(lab: Any, emulator: Any) -> Any:
-    lab.sign_out_all()
-    emulator.clear_faults()
+def clean_state(signed_out_lab: Any, emulator: Any) -> Any:
+    """Every test starts signed out, with the sign-in page a person sees."""
     emulator.unblock_sign_in()
     emulator.auth_code_sign_in_page = True  # the page a person sees
     yield

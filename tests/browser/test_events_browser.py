@@ -13,22 +13,19 @@ import time
 from typing import Any
 
 import pytest
+from lab_selectors import INDICATOR, SIGNED_OUT
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-INDICATOR = "#jp-msal-indicator"
-SIGNED_OUT = "Sign in to Microsoft"
 #: An event reaches the page within about a second; more than this would be a poll.
 WITHIN_MS = 5_000
 
 
 @pytest.fixture(autouse=True)
-def clean_state(lab: Any, emulator: Any) -> Any:
+def clean_state(signed_out_lab: Any) -> Any:
     """Every test starts signed out, with the page polling once an hour."""
-    lab.sign_out_all()
-    emulator.clear_faults()
-    emulator.auto_approve = None
+    lab = signed_out_lab
     response = lab.session.put(
         f"{lab.url}lab/api/settings/jupyter-msal:plugin",
         headers={"Authorization": f"token {lab.token}"},

@@ -13,25 +13,17 @@ import re
 from typing import Any
 
 import pytest
+from lab_selectors import DIALOG, INDICATOR, PANEL, SIGNED_OUT, USER_CODE
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-INDICATOR = "#jp-msal-indicator"
-PANEL = "#jp-msal-panel"
-DIALOG = "#jp-msal-signin-dialog"
-USER_CODE = "#jp-msal-user-code"
-SIGNED_OUT = "Sign in to Microsoft"
 
 
 @pytest.fixture(autouse=True)
-def clean_state(lab: Any, emulator: Any) -> Any:
+def clean_state(signed_out_lab: Any) -> None:
     """Every test starts signed out, with no emulator faults."""
-    lab.sign_out_all()
-    emulator.clear_faults()
-    emulator.auto_approve = None
-    yield
 
 
 def open_lab(page: Any, lab: Any) -> None:

@@ -16,27 +16,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from lab_selectors import DIALOG, INDICATOR, SIGNED_OUT, USER_CODE
 from playwright.sync_api import expect
 
 from jupyter_msal.testing.kernels import server_kernel
 
 pytestmark = pytest.mark.browser
 
-INDICATOR = "#jp-msal-indicator"
-DIALOG = "#jp-msal-signin-dialog"
-USER_CODE = "#jp-msal-user-code"
-SIGNED_OUT = "Sign in to Microsoft"
 AZ = "AZURECLI/2.91.0 (PIP)"
 EVENTS = "/api/events/subscribe"
 
 
 @pytest.fixture(autouse=True)
-def clean_state(lab: Any, emulator: Any) -> Any:
-    """Every test starts signed out."""
-    lab.sign_out_all()
-    emulator.clear_faults()
-    emulator.auto_approve = None
-    yield
+def clean_state(signed_out_lab: Any) -> None:
+    """Every test starts signed out, with no emulator faults."""
 
 
 @pytest.fixture(scope="module")
