@@ -121,7 +121,8 @@ def test_az_in_a_terminal_acts_as_the_signed_in_user(
         "echo VARS-${AZURE_CONFIG_DIR:+dir}-${AZCOPY_AUTO_LOGIN_TYPE}-${IDENTITY_ENDPOINT:+mi}; "
         f"{AZ} account get-access-token --resource {STORAGE} --query accessToken -o tsv"
         " | tr -d '\\n' | sha256sum | sed 's/ .*//; s/^/SHA-/; s/$/-/'; "
-        f"{AZ} account show --query '[tenantId, name, user.name]' -o tsv | tr '\\t\\n' '  '; "
+        f"{AZ} account show --query '[tenantId, name, user.name]' -o tsv | tr '\\t\\n' '  '; echo; "
+        f"{AZ} account list --query '[].[name, tenantId]' -o tsv | sed 's/^/LISTED /'; "
         "echo DONE-$?"
     )
     out = signed_in.run_in_terminal(command, r"DONE-\d")
@@ -129,6 +130,7 @@ def test_az_in_a_terminal_acts_as_the_signed_in_user(
     assert digests and digests[0] in _issued_digests(emulator), out
     tenant = emulator.users[ADA]["tenant_id"]
     assert f"{tenant} Emulated subscription systemAssignedIdentity" in out, out
+    assert re.findall(r"(?m)^LISTED (.*?)\r?$", out) == [f"Emulated subscription\t{tenant}"], out
     assert "DONE-0" in out and "VARS-dir-MSI-mi" in out, out
     # the scrollback holds what was printed (a digest), never a token or the header secret
     with signed_in.open_kernel() as kernel:
@@ -280,9 +282,16 @@ def test_signed_out_tools_fail_fast_naming_the_sign_in(
     print(f"both tools failed in {took:.1f} s")  # az and azcopy start-up included
 
 
+def _terminal_variables(server: JupyterServerProcess) -> list[str]:
+    """The names of the variables a new terminal of ``server`` has (after its login shell)."""
+    code = "import json, os; print('ENV=' + json.dumps(sorted(os.environ)) + '=END')"
+    out = server.run_in_terminal(f'{sys.executable} -c "{code}"', r"ENV=\[.*\]=END")
+    return list(json.loads(re.findall(r"ENV=(\[.*\])=END", out)[-1]))
+
+
 @pytest.mark.parametrize("case", ["own-login", "off"])
 def test_own_login_or_setting_off_leaves_the_tools_alone(
-    emulator: EntraEmulator, tmp_path: Path, case: str
+    server: JupyterServerProcess, emulator: EntraEmulator, tmp_path: Path, case: str
 ) -> None:
     home = tmp_path / "home"
     azure = home / ".azure"
@@ -295,14 +304,12 @@ def test_own_login_or_setting_off_leaves_the_tools_alone(
     else:
         extra["JUPYTER_MSAL_AZURE_TOOLS"] = "false"
     env = server_environment(emulator, tmp_path, home, **extra)
-    server = JupyterServerProcess(env, tmp_path / "server").start()
-    try:
+    with JupyterServerProcess(env, tmp_path / "server") as other:
         names = ("AZURE_CONFIG_DIR", "AZCOPY_AUTO_LOGIN_TYPE", "IDENTITY_ENDPOINT")
-        with server.open_kernel() as kernel:
+        with other.open_kernel() as kernel:
             seen = kernel.eval(f"{{k: __import__('os').environ.get(k) for k in {names!r}}}")
-        status = server.request("GET", "jupyter-msal/status")["azure_tools"]
-    finally:
-        server.stop()
+        status = other.request("GET", "jupyter-msal/status")["azure_tools"]
+        variables = set(_terminal_variables(other))
     assert seen["IDENTITY_ENDPOINT"]  # the managed-identity endpoint itself stays
     if case == "own-login":
         assert seen["AZURE_CONFIG_DIR"] is None and seen["AZCOPY_AUTO_LOGIN_TYPE"] == "MSI"
@@ -312,17 +319,19 @@ def test_own_login_or_setting_off_leaves_the_tools_alone(
         assert seen["AZURE_CONFIG_DIR"] is None and seen["AZCOPY_AUTO_LOGIN_TYPE"] is None
         assert status["az"]["mode"] == "off" and status["azcopy"]["mode"] == "off"
         assert not azure.exists()
+        # against a terminal of the module's server (feature on): its two variables are all
+        # the difference, besides the variable that turned the feature off here
+        on = set(_terminal_variables(server))
+        assert on - variables == {"AZURE_CONFIG_DIR", "AZCOPY_AUTO_LOGIN_TYPE"}
+        assert variables - on == {"JUPYTER_MSAL_AZURE_TOOLS"}
 
 
 def test_private_folder_removed_when_the_server_stops(
     emulator: EntraEmulator, tmp_path: Path
 ) -> None:
     env = server_environment(emulator, tmp_path, tmp_path / "home")
-    server = JupyterServerProcess(env, tmp_path / "server").start()
-    try:
-        status = server.request("GET", "jupyter-msal/status")["azure_tools"]
+    with JupyterServerProcess(env, tmp_path / "server") as other:
+        status = other.request("GET", "jupyter-msal/status")["azure_tools"]
         folder = Path(status["az"]["config_dir"])
         assert (folder / "azureProfile.json").is_file()
-    finally:
-        server.stop()
     assert not folder.exists()
